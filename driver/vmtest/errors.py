@@ -1,0 +1,41 @@
+"""Expected failures, each with the exit code the CLI maps it to (see DESIGN.md).
+
+Raise these (or subclasses) for anything a user can cause or fix; `cli.py`
+turns them into one `error: ...` line and the exit code. Bugs stay tracebacks.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    PASSED = 0
+    CHECK_FAILED = 1
+    BAD_INPUT = 2
+    ENVIRONMENT = 3
+    TIMED_OUT = 4
+    INTERRUPTED = 130
+
+
+class VmtestError(Exception):
+    """Base of every expected error; `hint` is an optional second line on how to fix it."""
+
+    exit_code: ExitCode = ExitCode.BAD_INPUT
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class BadInput(VmtestError):
+    """Bad usage or bad input: unknown check, malformed manifest, unwritable path."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class EnvironmentNotReady(VmtestError):
+    """No nix, flakes off, no usable KVM, missing tool."""
+
+    exit_code = ExitCode.ENVIRONMENT
