@@ -57,7 +57,7 @@ test-vm: ## Full tier: build, boot under KVM and test the VM (minutes)
 	@$(VMTEST) full $(VMTEST_ARGS)
 
 bench: $(STAMP) ## Start-up, quick-tier overhead and log-parsing benchmarks
-	$(BIN)/python -m tests.bench
+	$(BIN)/python bench/run.py
 
 clean: ## Remove the venv and build links
 	rm -rf $(VENV) result result-*
