@@ -42,7 +42,7 @@ lint-scripts: $(STAMP) ## Type-check and lint the VM test scripts against the dr
 	$(BIN)/vmtest lint-scripts
 
 actionlint: $(STAMP) ## Lint the GitHub workflow
-	$(BIN)/actionlint -color=never
+	$(BIN)/actionlint -no-color
 
 pytest: $(STAMP) ## The pytest suite (real nix against fixture flakes)
 	$(BIN)/pytest
