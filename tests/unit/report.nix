@@ -10,9 +10,10 @@
 #     - ...
 #
 # `analyses` is a list of `{ name; findings; }`, one per analysed
-# configuration. A finding that several configurations share is listed once;
-# when more than one configuration is analysed and a finding does not occur in
-# all of them, its message ends with " (only in <names>)".
+# configuration. A finding that every analysed configuration has is listed
+# once, as is; a finding that only some of them have is listed once per
+# configuration with the message prefixed by "[<name>] " (the CLI's parser
+# reads that prefix into the finding's config).
 # Builtins only.
 { ruleCount, analyses }:
 let
@@ -38,24 +39,23 @@ let
 
   tagged = builtins.concatMap (a: map (f: f // { config = a.name; }) a.findings) analyses;
   keys = l.unique (map keyOf tagged);
-  merged = map (
+  merged = builtins.concatMap (
     k:
     let
       same = builtins.filter (f: keyOf f == k) tagged;
       f = builtins.head same;
       where = l.unique (map (x: x.config) same);
-      suffix =
-        if builtins.length names > 1 && builtins.length where < builtins.length names then
-          " (only in ${builtins.concatStringsSep ", " where})"
-        else
-          "";
+      item = prefix: {
+        inherit (f) id severity;
+        option = oneLine f.option;
+        fix = oneLine f.fix;
+        message = prefix + oneLine f.message;
+      };
     in
-    {
-      inherit (f) id severity;
-      option = oneLine f.option;
-      fix = oneLine f.fix;
-      message = oneLine f.message + suffix;
-    }
+    if builtins.length where == builtins.length names then
+      [ (item "") ]
+    else
+      map (c: item "[${c}] ") where
   ) keys;
 
   errors = builtins.filter (f: f.severity == "error") merged;
