@@ -136,3 +136,14 @@ def test_the_check_fails_on_a_platform_mixup() -> None:
     assert [e["message"] for e in errors] == [
         "[vm-aarch64] Target platform is x86_64-linux, expected aarch64-linux"
     ]
+
+
+def test_boot_loader_devices_come_from_device_devices_or_mirrored_boots() -> None:
+    no_device = '{ extraConfig = { boot.loader.grub.device = ""; }; }'
+    assert [f["id"] for f in offline(no_device, ".findings")] == ["boot-loader"]
+    mirrored = (
+        '{ extraConfig = { boot.loader.grub = { device = "";'
+        '    mirroredBoots = [ { path = "/boot"; devices = [ "/dev/vdb" ]; } ]; }; }; }'
+    )
+    assert offline(mirrored, ".findings") == []
+    assert offline(mirrored, ".data.boot.loader.grub.devices") == ["/dev/vdb"]

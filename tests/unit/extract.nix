@@ -90,7 +90,10 @@ in
     isContainer = config.boot.isContainer or false;
     loader = {
       grub = {
-        inherit (grub) enable devices;
+        inherit (grub) enable;
+        # grub.nix installs to the devices of every mirroredBoots entry
+        # (derived from `devices`/`device`, or set directly).
+        devices = l.unique (grub.devices ++ builtins.concatMap (m: m.devices) (grub.mirroredBoots or [ ]));
       };
       systemd-boot.enable = config.boot.loader.systemd-boot.enable or false;
       generic-extlinux-compatible.enable =

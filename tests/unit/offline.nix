@@ -115,6 +115,7 @@ let
     "boot.loader.grub.enable" = true;
     "boot.loader.grub.device" = "";
     "boot.loader.grub.devices" = [ ];
+    "boot.loader.grub.mirroredBoots" = [ ];
     "system.stateVersion" = "26.05";
     "users.users.<name>.isNormalUser" = false;
     "users.users.<name>.description" = "";
