@@ -60,9 +60,10 @@ in
   };
 
   config = {
-    # Weaker than mkDefault on purpose: the NixOS test framework names each
-    # node with mkDefault, and two different mkDefault values would conflict.
-    networking.hostName = lib.mkOverride 1100 "vmtest";
+    # A plain definition: it wins over the NixOS test framework's
+    # `mkDefault <node name>` (nixos/lib/testing/network.nix), so a test node
+    # has this host name too; a second node in one test must override it.
+    networking.hostName = "vmtest";
 
     nix.settings.experimental-features = [
       "nix-command"
