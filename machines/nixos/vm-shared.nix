@@ -5,8 +5,9 @@
 # by the quick tier's analysis. Keep `nixpkgs.*` options out of this file:
 # pkgs.testers.runNixOSTest makes them read-only inside test nodes.
 #
-# Every option below was looked up in nixpkgs' source; the report of the
-# change that added this file lists option -> file -> revision read.
+# Every option below was looked up in nixpkgs' source; tests/unit/offline.nix
+# lists option -> file -> revision read, and checks offline that this module
+# defines only those options.
 {
   config,
   lib,

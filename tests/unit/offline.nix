@@ -83,18 +83,34 @@ let
   knownImports = [ "${modulesPath}/profiles/qemu-guest.nix" ];
 
   # ---- NixOS options vm-shared.nix may define, with their nixpkgs defaults ---
-  # Looked up in nixpkgs' source (stored copies read with the search tool; the
-  # revision of each is in the report that added this file):
-  #   services.openssh.*   nixos/modules/services/networking/ssh/sshd.nix
-  #   virtualisation.docker.enable   nixos/modules/virtualisation/docker.nix
-  #   security.sudo.*      nixos/modules/security/sudo.nix
-  #   users.users.<name>.* nixos/modules/config/users-groups.nix (+ sshd.nix for openssh.authorizedKeys)
-  #   boot.loader.grub.*   nixos/modules/system/boot/loader/grub/grub.nix
-  #   fileSystems.<name>.* nixos/modules/tasks/filesystems.nix
-  #   networking.*         nixos/modules/tasks/network-interfaces.nix, services/networking/firewall.nix
-  #   nix.settings.*       nixos/modules/config/nix.nix
-  #   system.stateVersion  nixos/modules/misc/version.nix
-  #   environment.systemPackages  nixos/modules/config/system-path.nix
+  # Each looked up in nixpkgs' source with the search tool. The pin is
+  # nixos-26.05 @ 02e08985a27c65ffd33d434eeb2e660a2e4dc84d, but the store holds
+  # other revisions; read were (commit as named by the store, or "id" where the
+  # store did not name the revision of the copy it returned):
+  #   services.openssh.{enable,package,openFirewall,ports,settings.PermitRootLogin,
+  #     settings.PasswordAuthentication,settings.KbdInteractiveAuthentication},
+  #   users.users.<name>.openssh.authorizedKeys.keys
+  #       nixos/modules/services/networking/ssh/sshd.nix   id 61933264874 (nixfmt era,
+  #       settings submodule, sshd-keygen.service; defaults below from it)
+  #   virtualisation.docker.enable  nixos/modules/virtualisation/docker.nix   id 88920425
+  #   security.sudo.{enable,wheelNeedsPassword}
+  #       nixos/modules/security/sudo.nix   02627d7620b37fa0d0d51f9103b4737a3728ca7f (old copy)
+  #   users.users.<name>.{isNormalUser,description,extraGroups,initialPassword,shell,...}
+  #       nixos/modules/config/users-groups.nix   005ab72f9cf5a75cdcd9ff672fb4a3b03391619f
+  #   boot.loader.grub.{enable,device,devices,mirroredBoots}
+  #       nixos/modules/system/boot/loader/grub/grub.nix   id 25306865466
+  #   fileSystems."/" by label + grub on /dev/vda = the `qemu` image variant:
+  #       nixos/modules/virtualisation/disk-image.nix   5c623338d0c62d15a11b12e46ee8b04a48482c2f
+  #       nixos/modules/image/images.nix                0fdcf49e8b5e244e4da5fe0113809f6efe9c1ea2
+  #   networking.firewall.{enable,allowedTCPPorts}
+  #       nixos/modules/services/networking/firewall.nix   0192bb844360b5b42ebaf7f575f84d79910a5927
+  #   system.stateVersion (and its highestPrio test)
+  #       nixos/modules/misc/version.nix   03a362fe87d4d19a45525bc0adab2f17a562f99a
+  #   profiles/qemu-guest.nix   07320dad4b1663b2163c38c6f413e7f1690d348b
+  #   networking.hostName vs the test framework's mkDefault <node name>:
+  #       nixos/lib/testing/network.nix   003d58163f469fbeb0d51e4ef8d46af622759627
+  #   Not re-read here (long-standing): networking.hostName's declaration,
+  #   nix.settings.experimental-features, environment.systemPackages.
   # `<name>` matches any attribute name (attrsOf options).
   knownOptions = {
     "networking.hostName" = "nixos";
