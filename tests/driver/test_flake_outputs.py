@@ -1,8 +1,9 @@
 """The project flake's nixpkgs-free outputs, evaluated offline with the real nix.
 
 The flake is copied (its git-visible files) to a temporary directory and used
-as a `path:` flake. nixpkgs is never fetched: the manifest, the names of the
-checks and of the NixOS configurations evaluate without it.
+as a `path:` flake. The manifest and the names of the checks and of the NixOS
+configurations must evaluate without nixpkgs: the nixpkgs input is replaced
+(`--override-input`) by a flake whose outputs throw, so touching it fails.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nixeval import REPO, UNIT, checked, eval_json
+from nixeval import REPO, UNIT, checked, eval_json, run
 
 SYSTEMS = ["x86_64-linux", "aarch64-linux", "x86_64-darwin", "aarch64-darwin"]
 PIN = {
@@ -46,12 +47,23 @@ def flake(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"path:{dest}"
 
 
+@pytest.fixture(scope="module")
+def poison(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A stand-in nixpkgs whose evaluation fails loudly."""
+    path = tmp_path_factory.mktemp("poisoned-nixpkgs")
+    (path / "flake.nix").write_text(
+        '{ outputs = _: throw "nixpkgs was evaluated"; }\n', encoding="utf-8"
+    )
+    return f"path:{path}"
+
+
 def nix_eval(ref: str, *extra: str) -> Any:
     return json.loads(checked(["nix", "eval", "--json", ref, *extra]))
 
 
-def test_manifest_evaluates_and_has_the_quick_entry(flake: str) -> None:
+def test_manifest_evaluates_and_has_the_quick_entry(flake: str, poison: str) -> None:
     manifest = nix_eval(f"{flake}#vmtestManifest")
+    assert manifest == nix_eval(f"{flake}#vmtestManifest", "--override-input", "nixpkgs", poison)
     assert manifest["schemaVersion"] == 1
     (quick,) = [c for c in manifest["checks"] if c["name"] == "unit-vm-analysis"]
     assert quick == {
@@ -75,17 +87,49 @@ def test_manifest_validates_against_the_cli_model(flake: str) -> None:
 
 
 @pytest.mark.parametrize("system", SYSTEMS)
-def test_check_names_match_the_manifest_without_nixpkgs(flake: str, system: str) -> None:
+def test_check_names_match_the_manifest_without_nixpkgs(
+    flake: str, poison: str, system: str
+) -> None:
     manifest = nix_eval(f"{flake}#vmtestManifest")
     expected = sorted(c["name"] for c in manifest["checks"] if system in c["systems"])
-    names = nix_eval(f"{flake}#checks.{system}", "--apply", "builtins.attrNames")
+    names = nix_eval(
+        f"{flake}#checks.{system}",
+        "--apply",
+        "builtins.attrNames",
+        "--override-input",
+        "nixpkgs",
+        poison,
+    )
     assert names == expected
     assert "unit-vm-analysis" in names
 
 
-def test_nixos_configuration_names(flake: str) -> None:
-    names = nix_eval(f"{flake}#nixosConfigurations", "--apply", "builtins.attrNames")
+def test_nixos_configuration_names(flake: str, poison: str) -> None:
+    names = nix_eval(
+        f"{flake}#nixosConfigurations",
+        "--apply",
+        "builtins.attrNames",
+        "--override-input",
+        "nixpkgs",
+        poison,
+    )
     assert names == ["vm", "vm-aarch64"]
+
+
+def test_the_poisoned_nixpkgs_does_fail_when_touched(flake: str, poison: str) -> None:
+    # Proves the stand-in bites: a NixOS configuration needs nixpkgs.lib.
+    proc = run(
+        [
+            "nix",
+            "eval",
+            f"{flake}#nixosConfigurations.vm.config.networking.hostName",
+            "--override-input",
+            "nixpkgs",
+            poison,
+        ]
+    )
+    assert proc.returncode != 0
+    assert "nixpkgs was evaluated" in proc.stderr
 
 
 def test_lock_pins_nixos_26_05() -> None:
