@@ -1,0 +1,149 @@
+"""machines/nixos/vm-shared.nix checked offline (no nixpkgs; see tests/unit/offline.nix).
+
+How far this reaches: the module function is called with a stub lib/pkgs;
+its definitions are checked against the NixOS options looked up in nixpkgs,
+resolved over those options' nixpkgs defaults (plus the effects of nixpkgs
+modules the rules read) and run through the real rules and the real
+unit-vm-analysis derivation. NixOS assertions, warnings, option types and
+instantiation need nixpkgs and are NOT evaluated here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from nixeval import REPO, UNIT, checked, eval_json
+
+OFFLINE = UNIT / "offline.nix"
+VM_SHARED = REPO / "machines" / "nixos" / "vm-shared.nix"
+
+
+def offline(args: str = "{ }", attr: str = "") -> Any:
+    return eval_json(f"(import {OFFLINE} {args}){attr}")
+
+
+def test_vm_shared_has_no_findings_offline() -> None:
+    result = offline()
+    assert result["findings"] == []
+    assert result["unknownOptions"] == []
+    assert result["unknownImports"] == []
+    assert result["notEvaluated"] == ["nixos-assertions", "nixos-warnings", "system-instantiates"]
+
+
+def test_offline_evaluation_sees_the_vm_definitions() -> None:
+    paths = offline(attr=".definedPaths")
+    for option in [
+        "services.openssh.enable",
+        "services.openssh.settings.PermitRootLogin",
+        "services.openssh.settings.PasswordAuthentication",
+        "virtualisation.docker.enable",
+        "users.users.dev.extraGroups",
+        "users.users.dev.openssh.authorizedKeys.keys",
+        "security.sudo.enable",
+        "networking.firewall.enable",
+        "nix.settings.experimental-features",
+        "boot.loader.grub.device",
+        "system.stateVersion",
+    ]:
+        assert option in paths
+    data = offline(attr=".data")
+    assert data["services"]["openssh"]["settings"] == {
+        "PermitRootLogin": "no",
+        "PasswordAuthentication": False,
+        "KbdInteractiveAuthentication": False,
+    }
+    assert data["users"]["users"]["dev"]["extraGroups"] == ["wheel", "docker"]
+    assert data["networking"]["firewall"] == {"enable": True, "allowedTCPPorts": [22]}
+
+
+def test_vm_shared_sets_no_nixpkgs_options() -> None:
+    # runNixOSTest makes nixpkgs.* read-only inside test nodes.
+    assert not [p for p in offline(attr=".definedPaths") if p.startswith("nixpkgs.")]
+    assert not re.search(r"^\s*nixpkgs\.", VM_SHARED.read_text(encoding="utf-8"), re.MULTILINE)
+
+
+def test_breaking_the_module_is_reported() -> None:
+    findings = offline(
+        "{ extraConfig = { virtualisation.docker.enable = false;"
+        '    services.openssh.settings.PermitRootLogin = "yes"; }; }',
+        ".findings",
+    )
+    assert [f["message"] for f in findings] == [
+        "Docker service not properly configured",
+        "sshd permits root login (PermitRootLogin = yes)",
+    ]
+
+
+def test_a_misspelt_option_is_reported() -> None:
+    unknown = offline(
+        '{ extraConfig = { services.openssh.setings.PermitRootLogin = "no"; }; }',
+        ".unknownOptions",
+    )
+    assert unknown == ["services.openssh.setings.PermitRootLogin"]
+
+
+def test_test_user_options_reach_the_user() -> None:
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKey test@vmtest"
+    data = offline(
+        f'{{ extraConfig = {{ vmtest.testUser = {{ name = "alice";'
+        f"    authorizedKeys = [ {json.dumps(key)} ]; initialPassword = null; }}; }}; }}",
+        ".data",
+    )
+    alice = data["users"]["users"]["alice"]
+    assert alice["openssh"]["authorizedKeys"]["keys"] == [key]
+    assert alice["initialPassword"] is None
+    assert alice["extraGroups"] == ["wheel", "docker"]
+    assert "dev" not in data["users"]["users"]
+
+
+def test_password_authentication_escape_hatch_turns_sshd_passwords_on() -> None:
+    data = offline("{ extraConfig = { vmtest.allowPasswordAuthentication = true; }; }", ".data")
+    assert data["services"]["openssh"]["settings"]["PasswordAuthentication"] is True
+    findings = offline(
+        "{ extraConfig = { vmtest.allowPasswordAuthentication = true; }; }", ".findings"
+    )
+    assert findings == []
+
+
+def test_the_real_check_derivation_passes_on_the_offline_configs() -> None:
+    # tests/unit/default.nix (the flake's check) on the offline-evaluated
+    # vm-shared.nix as both configurations.
+    expr = (
+        f"let o = a: (import {OFFLINE} a).nixos; in "
+        f"(import {UNIT / 'default.nix'} {{ system = builtins.currentSystem; "
+        "nixosConfigurations = { vm = o { }; "
+        'vm-aarch64 = o { name = "vm-aarch64"; hostPlatform = "aarch64-linux"; }; }; })'
+        ".unit-vm-analysis"
+    )
+    out = json.loads(checked(["nix", "build", "--no-link", "--json", "--impure", "--expr", expr]))
+    text = Path(out[0]["outputs"]["out"]).read_text(encoding="utf-8")
+    rules = len(eval_json(f"(import {UNIT / 'rules.nix'}).ruleIds"))
+    assert text == f"vm-analysis: OK ({rules} rules, 0 warnings) for vm, vm-aarch64\n"
+
+
+def test_the_check_fails_on_a_platform_mixup() -> None:
+    # vm-aarch64 built for x86_64-linux: the platform rule names that config.
+    expr = (
+        f"let o = a: (import {OFFLINE} a).nixos; in "
+        f"(import {UNIT / 'default.nix'} {{ system = builtins.currentSystem; "
+        "nixosConfigurations = { vm = o { }; vm-aarch64 = o { }; }; })"
+        ".unit-vm-analysis.findings.errors"
+    )
+    errors = eval_json(expr)
+    assert [e["message"] for e in errors] == [
+        "[vm-aarch64] Target platform is x86_64-linux, expected aarch64-linux"
+    ]
+
+
+def test_boot_loader_devices_come_from_device_devices_or_mirrored_boots() -> None:
+    no_device = '{ extraConfig = { boot.loader.grub.device = ""; }; }'
+    assert [f["id"] for f in offline(no_device, ".findings")] == ["boot-loader"]
+    mirrored = (
+        '{ extraConfig = { boot.loader.grub = { device = "";'
+        '    mirroredBoots = [ { path = "/boot"; devices = [ "/dev/vdb" ]; } ]; }; }; }'
+    )
+    assert offline(mirrored, ".findings") == []
+    assert offline(mirrored, ".data.boot.loader.grub.devices") == ["/dev/vdb"]

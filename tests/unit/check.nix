@@ -1,0 +1,47 @@
+# The unit-vm-analysis derivation, built from plain config-shaped data.
+#
+# Findings are computed at evaluation time; the derivation only prints them.
+# It is a raw `derivation` with /bin/sh as builder and shell builtins only (no
+# stdenv, no coreutils), so a cold machine fetches nothing but the nixpkgs
+# source to run the quick tier, on Linux and macOS alike.
+#
+# `configs` is a list of `{ name; data; }` (see ./rules.nix for the data).
+# tests/unit/default.nix feeds it data extracted from nixosConfigurations;
+# the pytest suite feeds it fixture data through this same file.
+{ system, configs }:
+let
+  r = import ./rules.nix;
+  report = import ./report.nix {
+    ruleCount = builtins.length r.rules;
+    analyses = map (c: {
+      inherit (c) name;
+      findings = r.analyse c.data;
+    }) configs;
+  };
+in
+derivation {
+  name = "unit-vm-analysis";
+  inherit system;
+  builder = "/bin/sh";
+  args = [
+    "-c"
+    ''
+      if [ -n "$failed" ]; then
+        printf '%s' "$failureText" >&2
+        exit 1
+      fi
+      printf '%s' "$successText" >&2
+      printf '%s' "$successText" > "$out"
+    ''
+  ];
+  failed = if report.failed then "1" else "";
+  inherit (report) failureText successText;
+  preferLocalBuild = true;
+  allowSubstitutes = false;
+}
+// {
+  # The findings as data, for `nix eval` (reading them builds nothing).
+  findings = {
+    inherit (report) errors warnings;
+  };
+}

@@ -1,0 +1,121 @@
+# From an evaluated NixOS system (the result of nixpkgs.lib.nixosSystem) to
+# the plain, config-shaped data the rules read (see ./rules.nix).
+#
+# Lazy and minimal: it reads only the option values the rules need, never
+# builds anything, and forces `system.build.toplevel.drvPath` (instantiation,
+# not a build) only for the system-instantiates rule. Builtins only.
+#
+# What `builtins.tryEval` can and cannot do here: it catches `throw` and
+# `assert` failures (NixOS reports failed assertions with a throw) but gives
+# no message, so a caught failure is reported without its text (the finding's
+# fix says which `nix eval` shows it). Errors that are not throws (a missing
+# attribute, a type error, infinite recursion, `abort`) are not catchable: the
+# check's evaluation itself fails and Nix prints the error with its trace.
+{
+  name,
+  expectedPlatform,
+  nixos,
+}:
+let
+  inherit (nixos) config options;
+  l = import ./lib.nix;
+
+  pkgName = p: p.pname or (builtins.parseDrvName (p.name or "")).name;
+
+  # A user's shell as a basename ("bash", "nologin"): from the package's
+  # shellPath when it is a package (never its outPath: that would instantiate
+  # it), else from the path string.
+  shellName =
+    s:
+    if s == null then
+      null
+    else if builtins.isAttrs s then
+      baseNameOf (s.shellPath or "/bin/${pkgName s}")
+    else
+      baseNameOf (toString s);
+
+  user = u: {
+    isNormalUser = u.isNormalUser or false;
+    enable = u.enable or true;
+    group = u.group or "";
+    extraGroups = u.extraGroups or [ ];
+    shell = shellName (u.shell or null);
+    password = u.password or null;
+    initialPassword = u.initialPassword or null;
+    hashedPassword = u.hashedPassword or null;
+    initialHashedPassword = u.initialHashedPassword or null;
+    hashedPasswordFile = u.hashedPasswordFile or null;
+    openssh.authorizedKeys = {
+      keys = u.openssh.authorizedKeys.keys or [ ];
+      keyFiles = u.openssh.authorizedKeys.keyFiles or [ ];
+    };
+  };
+
+  ssh = config.services.openssh;
+  grub = config.boot.loader.grub;
+
+  # Set by the configuration, not by the option's default (priority 1500).
+  stateVersionSet = (options.system.stateVersion.highestPrio or 0) < 1500;
+
+  toplevel = builtins.tryEval config.system.build.toplevel.drvPath;
+in
+{
+  _analysis = {
+    inherit name expectedPlatform;
+    # qemu-vm.nix (the direct-boot test VM) declares virtualisation.useBootLoader.
+    vmOnly = config.virtualisation ? useBootLoader;
+    instantiates = toplevel.success;
+    instantiationError = null;
+  };
+  nixpkgs.hostPlatform = config.nixpkgs.hostPlatform.system;
+  networking.firewall = {
+    inherit (config.networking.firewall) enable allowedTCPPorts;
+  };
+  services.openssh = {
+    inherit (ssh) enable ports;
+    settings = {
+      PermitRootLogin = ssh.settings.PermitRootLogin or null;
+      PasswordAuthentication = ssh.settings.PasswordAuthentication or null;
+      KbdInteractiveAuthentication = ssh.settings.KbdInteractiveAuthentication or null;
+    };
+  };
+  virtualisation.docker.enable = config.virtualisation.docker.enable or false;
+  users.users = builtins.mapAttrs (_: user) config.users.users;
+  security = {
+    sudo.enable = config.security.sudo.enable or false;
+    sudo-rs.enable = config.security.sudo-rs.enable or false;
+  };
+  environment.systemPackages = map pkgName config.environment.systemPackages;
+  boot = {
+    isContainer = config.boot.isContainer or false;
+    loader = {
+      grub = {
+        inherit (grub) enable;
+        # grub.nix installs to the devices of every mirroredBoots entry
+        # (derived from `devices`/`device`, or set directly).
+        devices = l.unique (grub.devices ++ builtins.concatMap (m: m.devices) (grub.mirroredBoots or [ ]));
+      };
+      systemd-boot.enable = config.boot.loader.systemd-boot.enable or false;
+      generic-extlinux-compatible.enable =
+        config.boot.loader.generic-extlinux-compatible.enable or false;
+    };
+  };
+  fileSystems =
+    if config.fileSystems ? "/" then
+      {
+        "/" = {
+          inherit (config.fileSystems."/") device fsType;
+        };
+      }
+    else
+      { };
+  system.stateVersion = if stateVersionSet then config.system.stateVersion else null;
+  assertions = map (a: {
+    inherit (a) assertion message;
+  }) config.assertions;
+  inherit (config) warnings;
+  vmtest = {
+    testUser.name = l.get [ "vmtest" "testUser" "name" ] null config;
+    allowPasswordAuthentication = l.get [ "vmtest" "allowPasswordAuthentication" ] false config;
+  };
+}

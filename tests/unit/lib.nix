@@ -1,0 +1,45 @@
+# Tiny builtins-only helpers for the quick-tier rules. No nixpkgs: the rules
+# and this file must evaluate offline (pytest runs them with the real `nix`).
+rec {
+  # `attrs.a.b.c or default` for a path given as a list of names.
+  get =
+    path: default: attrs:
+    if path == [ ] then
+      attrs
+    else if builtins.isAttrs attrs && attrs ? ${builtins.head path} then
+      get (builtins.tail path) default attrs.${builtins.head path}
+    else
+      default;
+
+  # A finding, the unit of the quick tier's output.
+  finding =
+    {
+      id,
+      severity,
+      option,
+      message,
+      fix,
+    }:
+    {
+      inherit
+        id
+        severity
+        option
+        message
+        fix
+        ;
+    };
+
+  # One finding when `cond` holds, none otherwise.
+  when = cond: f: if cond then [ (finding f) ] else [ ];
+
+  hasPrefix = prefix: s: builtins.substring 0 (builtins.stringLength prefix) s == prefix;
+
+  concatStringsSep = builtins.concatStringsSep;
+
+  # Quote a string the way the `fix` lines show Nix values.
+  quote = s: "\"${s}\"";
+
+  # Stable de-duplication keeping the first occurrence.
+  unique = builtins.foldl' (acc: x: if builtins.elem x acc then acc else acc ++ [ x ]) [ ];
+}

@@ -1,0 +1,84 @@
+# Renders the quick tier's findings in the format shared with the Python CLI
+# (see the "Quick-tier output format" contract):
+#
+#   error: VM configuration has issues:
+#     - <message>
+#         rule: <id>
+#         option: <option>
+#         fix: <fix>
+#   warning: VM configuration has warnings:
+#     - ...
+#
+# `analyses` is a list of `{ name; findings; }`, one per analysed
+# configuration. A finding that every analysed configuration has is listed
+# once, as is; a finding that only some of them have is listed once per
+# configuration with the message prefixed by "[<name>] " (the CLI's parser
+# reads that prefix into the finding's config).
+# Builtins only.
+{ ruleCount, analyses }:
+let
+  l = import ./lib.nix;
+  names = map (a: a.name) analyses;
+
+  # Multi-line NixOS messages would break the line format: fold to one line.
+  oneLine =
+    s:
+    let
+      flat = builtins.replaceStrings [ "\r\n" "\n" "\t" ] [ " " " " " " ] (toString s);
+      m = builtins.match "[ ]*(.*[^ ])[ ]*" flat;
+    in
+    if m == null then "" else builtins.head m;
+
+  keyOf = f: builtins.concatStringsSep "\n" [
+    f.severity
+    f.id
+    f.option
+    f.message
+    f.fix
+  ];
+
+  tagged = builtins.concatMap (a: map (f: f // { config = a.name; }) a.findings) analyses;
+  keys = l.unique (map keyOf tagged);
+  merged = builtins.concatMap (
+    k:
+    let
+      same = builtins.filter (f: keyOf f == k) tagged;
+      f = builtins.head same;
+      where = l.unique (map (x: x.config) same);
+      item = prefix: {
+        inherit (f) id severity;
+        option = oneLine f.option;
+        fix = oneLine f.fix;
+        message = prefix + oneLine f.message;
+      };
+    in
+    if builtins.length where == builtins.length names then
+      [ (item "") ]
+    else
+      map (c: item "[${c}] ") where
+  ) keys;
+
+  errors = builtins.filter (f: f.severity == "error") merged;
+  warnings = builtins.filter (f: f.severity != "error") merged;
+
+  item = f: ''
+    ${"  "}- ${f.message}
+    ${"      "}rule: ${f.id}
+    ${"      "}option: ${f.option}
+    ${"      "}fix: ${f.fix}
+  '';
+  block = header: fs: if fs == [ ] then "" else header + "\n" + builtins.concatStringsSep "" (map item fs);
+
+  errorBlock = block "error: VM configuration has issues:" errors;
+  warningBlock = block "warning: VM configuration has warnings:" warnings;
+in
+{
+  inherit errors warnings;
+  failed = errors != [ ];
+  # What the failing build prints.
+  failureText = errorBlock + warningBlock;
+  # What a passing build writes to $out.
+  successText =
+    "vm-analysis: OK (${toString ruleCount} rules, ${toString (builtins.length warnings)} warnings) for ${builtins.concatStringsSep ", " names}\n"
+    + warningBlock;
+}

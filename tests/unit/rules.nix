@@ -1,0 +1,414 @@
+# Quick-tier analysis rules: pure functions from plain, config-shaped data to
+# findings `{ id; severity = "error" | "warning"; option; message; fix; }`.
+# Builtins only (plus ./lib.nix), so the rules evaluate offline against fixture
+# attrsets, and the flake applies the very same rules to the data that
+# ./extract.nix takes from a real NixOS configuration.
+#
+# The data mirrors NixOS option paths, with values reduced to plain data:
+#
+#   {
+#     _analysis = {
+#       name = "vm";                          # the configuration's name
+#       expectedPlatform = "x86_64-linux";    # what the check expects (or null)
+#       vmOnly = false;                       # qemu-vm.nix is imported (direct-boot VM)
+#       instantiates = true;                  # toplevel.drvPath evaluated
+#       instantiationError = null;            # its message, when one is known
+#     };
+#     nixpkgs.hostPlatform = "x86_64-linux";
+#     networking.firewall = { enable; allowedTCPPorts; };
+#     services.openssh = { enable; ports; settings = { PermitRootLogin;
+#                          PasswordAuthentication; KbdInteractiveAuthentication; }; };
+#     virtualisation.docker.enable = true;
+#     users.users.<name> = { isNormalUser; group; extraGroups; shell;  # shell: basename, e.g. "bash"
+#                            enable; password; initialPassword; hashedPassword;
+#                            initialHashedPassword; hashedPasswordFile;
+#                            openssh.authorizedKeys = { keys; keyFiles; }; };
+#     security = { sudo.enable; sudo-rs.enable; };
+#     environment.systemPackages = [ "openssh" ... ];            # package names
+#     boot = { isContainer; loader = { grub = { enable; devices; };
+#              systemd-boot.enable; generic-extlinux-compatible.enable; }; };
+#     fileSystems."/" = { device; fsType; };
+#     system.stateVersion = "26.05";          # null: not set by the configuration
+#     assertions = [ { assertion; message; } ];
+#     warnings = [ "..." ];
+#     vmtest = { testUser.name = "dev"; allowPasswordAuthentication = false; };
+#   }
+#
+# Every rule has an id (also the check's subtest name in the manifest), a
+# title, and `check : data -> [ finding ]`.
+let
+  l = import ./lib.nix;
+  inherit (l) get when quote;
+
+  name = d: get [ "_analysis" "name" ] "vm" d;
+  testUser = d: get [ "vmtest" "testUser" "name" ] null d;
+  users = d: get [ "users" "users" ] { } d;
+  normalUsers = d: builtins.filter (u: u.isNormalUser or false) (builtins.attrValues (users d));
+  groupsOf = u: (u.extraGroups or [ ]) ++ [ (u.group or "") ];
+  openssh = d: get [ "services" "openssh" ] { } d;
+  sshSetting = s: default: d: get [ "settings" s ] default (openssh d);
+  sshdEnabled = d: (openssh d).enable or false;
+
+  # "The test user is in <group>": vmtest.testUser when the configuration
+  # defines it, else any normal user.
+  memberOf =
+    group: d:
+    let
+      u = testUser d;
+    in
+    if u != null then
+      (users d) ? ${u} && builtins.elem group (groupsOf (users d).${u})
+    else
+      builtins.any (x: builtins.elem group (groupsOf x)) (normalUsers d);
+
+  groupRule = group: d: {
+    id = "${group}-group";
+    severity = "error";
+    option = "users.users.${if testUser d != null then testUser d else "<name>"}.extraGroups";
+    message =
+      if testUser d != null then
+        "Test user ${testUser d} is not in the ${group} group"
+      else
+        "No normal user is in the ${group} group";
+    fix = "add ${quote group} to users.users.${
+      if testUser d != null then testUser d else "<name>"
+    }.extraGroups";
+  };
+
+  # A password that logs in: set, and not locked ("!...") or disabled ("*").
+  usable = p: p != null && p != "" && !(l.hasPrefix "!" p) && !(l.hasPrefix "*" p);
+  hasCredential =
+    u:
+    (u.openssh.authorizedKeys.keys or [ ]) != [ ]
+    || (u.openssh.authorizedKeys.keyFiles or [ ]) != [ ]
+    || (u.password or null) != null
+    || (u.initialPassword or null) != null
+    || usable (u.hashedPassword or null)
+    || usable (u.initialHashedPassword or null)
+    || (u.hashedPasswordFile or null) != null;
+  loginShell =
+    u:
+    let
+      s = u.shell or "bash";
+    in
+    s != null && !(builtins.elem s [
+      "nologin"
+      "false"
+    ]);
+  canLogIn = u: (u.enable or true) && loginShell u && hasCredential u;
+
+  boot = d: get [ "boot" ] { } d;
+  vmOnly = d: get [ "_analysis" "vmOnly" ] false d;
+  isContainer = d: (boot d).isContainer or false;
+
+  showValue = v: if v == null then "unset" else if builtins.isBool v then (if v then "true" else "false") else toString v;
+
+  rules = [
+    {
+      id = "docker-enabled";
+      title = "Docker service is enabled";
+      check =
+        d:
+        when (!(get [ "virtualisation" "docker" "enable" ] false d)) {
+          id = "docker-enabled";
+          severity = "error";
+          option = "virtualisation.docker.enable";
+          message = "Docker service not properly configured";
+          fix = "set virtualisation.docker.enable = true;";
+        };
+    }
+    {
+      id = "docker-group";
+      title = "Test user is in the docker group";
+      check = d: when (!(memberOf "docker" d)) (groupRule "docker" d);
+    }
+    {
+      id = "openssh-enabled";
+      title = "OpenSSH service is enabled";
+      check =
+        d:
+        when (!(sshdEnabled d)) {
+          id = "openssh-enabled";
+          severity = "error";
+          option = "services.openssh.enable";
+          message = "OpenSSH service is not enabled";
+          fix = "set services.openssh.enable = true;";
+        };
+    }
+    {
+      id = "openssh-package";
+      title = "openssh package is installed";
+      check =
+        d:
+        when
+          (
+            !(builtins.any (l.hasPrefix "openssh") (get [ "environment" "systemPackages" ] [ ] d))
+          )
+          {
+            id = "openssh-package";
+            severity = "error";
+            option = "environment.systemPackages";
+            message = "Missing required package: openssh";
+            fix = "add config.services.openssh.package (pkgs.openssh) to environment.systemPackages";
+          };
+    }
+    {
+      id = "sshd-root-login";
+      title = "sshd refuses root login";
+      check =
+        d:
+        let
+          v = sshSetting "PermitRootLogin" "prohibit-password" d;
+        in
+        when (sshdEnabled d && v != "no") {
+          id = "sshd-root-login";
+          severity = "error";
+          option = "services.openssh.settings.PermitRootLogin";
+          message = "sshd permits root login (PermitRootLogin = ${showValue v})";
+          fix = "set services.openssh.settings.PermitRootLogin = \"no\";";
+        };
+    }
+    {
+      id = "sshd-password-auth";
+      title = "sshd refuses password authentication";
+      check =
+        d:
+        let
+          v = sshSetting "PasswordAuthentication" true d;
+        in
+        when
+          (sshdEnabled d && v != false && !(get [ "vmtest" "allowPasswordAuthentication" ] false d))
+          {
+            id = "sshd-password-auth";
+            severity = "error";
+            option = "services.openssh.settings.PasswordAuthentication";
+            message = "sshd allows password authentication (PasswordAuthentication = ${showValue v})";
+            fix = "set services.openssh.settings.PasswordAuthentication = false; (or vmtest.allowPasswordAuthentication = true; to allow it on purpose)";
+          };
+    }
+    {
+      id = "sshd-kbd-interactive";
+      title = "sshd refuses keyboard-interactive authentication";
+      check =
+        d:
+        let
+          v = sshSetting "KbdInteractiveAuthentication" true d;
+        in
+        when
+          (sshdEnabled d && v != false && !(get [ "vmtest" "allowPasswordAuthentication" ] false d))
+          {
+            id = "sshd-kbd-interactive";
+            severity = "warning";
+            option = "services.openssh.settings.KbdInteractiveAuthentication";
+            message = "sshd allows keyboard-interactive authentication (KbdInteractiveAuthentication = ${showValue v})";
+            fix = "set services.openssh.settings.KbdInteractiveAuthentication = false;";
+          };
+    }
+    {
+      id = "login-user";
+      title = "A normal user can log in";
+      check =
+        d:
+        when (!(builtins.any canLogIn (normalUsers d))) {
+          id = "login-user";
+          severity = "error";
+          option = "users.users";
+          message = "No normal user can log in (needs isNormalUser, a login shell, and an SSH key or an unlocked password)";
+          fix = "set vmtest.testUser.authorizedKeys (or a password) for a user with isNormalUser = true;";
+        };
+    }
+    {
+      id = "sudo-enabled";
+      title = "sudo is enabled";
+      check =
+        d:
+        when
+          (
+            !(get [ "security" "sudo" "enable" ] false d) && !(get [ "security" "sudo-rs" "enable" ] false d)
+          )
+          {
+            id = "sudo-enabled";
+            severity = "error";
+            option = "security.sudo.enable";
+            message = "sudo is not enabled, so wheel cannot become root";
+            fix = "set security.sudo.enable = true;";
+          };
+    }
+    {
+      id = "wheel-group";
+      title = "Test user is in the wheel group";
+      check = d: when (!(memberOf "wheel" d)) (groupRule "wheel" d);
+    }
+    {
+      id = "ssh-port";
+      title = "Port 22 is reachable";
+      check =
+        d:
+        let
+          ports = (openssh d).ports or [ 22 ];
+          fw = get [ "networking" "firewall" ] { } d;
+        in
+        if !(sshdEnabled d) then
+          [ ]
+        else if !(builtins.elem 22 ports) then
+          when true {
+            id = "ssh-port";
+            severity = "error";
+            option = "services.openssh.ports";
+            message = "sshd does not listen on port 22";
+            fix = "add 22 to services.openssh.ports";
+          }
+        else
+          when ((fw.enable or true) && !(builtins.elem 22 (fw.allowedTCPPorts or [ ]))) {
+            id = "ssh-port";
+            severity = "error";
+            option = "networking.firewall.allowedTCPPorts";
+            message = "Port 22 is not open in the firewall";
+            fix = "set services.openssh.openFirewall = true; (or add 22 to networking.firewall.allowedTCPPorts)";
+          };
+    }
+    {
+      id = "firewall-enabled";
+      title = "The firewall is on";
+      check =
+        d:
+        when (!(get [ "networking" "firewall" "enable" ] true d)) {
+          id = "firewall-enabled";
+          severity = "warning";
+          option = "networking.firewall.enable";
+          message = "The firewall is disabled";
+          fix = "set networking.firewall.enable = true; and open only the ports the VM serves";
+        };
+    }
+    {
+      id = "boot-loader";
+      title = "A boot loader is configured";
+      check =
+        d:
+        let
+          loader = (boot d).loader or { };
+          grub = loader.grub or { };
+          ok =
+            vmOnly d
+            || isContainer d
+            || ((grub.enable or false) && (grub.devices or [ ]) != [ ])
+            || (loader.systemd-boot.enable or false)
+            || (loader.generic-extlinux-compatible.enable or false);
+        in
+        when (!ok) {
+          id = "boot-loader";
+          severity = "error";
+          option = "boot.loader.grub.devices";
+          message = "No boot loader is configured (GRUB has no device and systemd-boot is off)";
+          fix = "set boot.loader.grub.device = \"/dev/vda\"; (or enable boot.loader.systemd-boot for EFI)";
+        };
+    }
+    {
+      id = "root-filesystem";
+      title = "A root file system is defined";
+      check =
+        d:
+        let
+          root = get [ "fileSystems" "/" ] null d;
+          ok =
+            vmOnly d
+            || isContainer d
+            || (
+              root != null && ((root.device or null) != null || (root.fsType or null) == "tmpfs")
+            );
+        in
+        when (!ok) {
+          id = "root-filesystem";
+          severity = "error";
+          option = "fileSystems.\"/\"";
+          message = "No root file system is defined";
+          fix = "set fileSystems.\"/\" = { device = \"/dev/disk/by-label/nixos\"; fsType = \"ext4\"; };";
+        };
+    }
+    {
+      id = "platform";
+      title = "Target platform matches the check";
+      check =
+        d:
+        let
+          expected = get [ "_analysis" "expectedPlatform" ] null d;
+          actual = get [ "nixpkgs" "hostPlatform" ] null d;
+        in
+        when (expected != null && actual != expected) {
+          id = "platform";
+          severity = "error";
+          option = "nixpkgs.hostPlatform";
+          message = "Target platform is ${showValue actual}, expected ${expected}";
+          fix = "set nixpkgs.hostPlatform = \"${expected}\"; where nixosConfigurations.${name d} is built (nix/nixos-configurations.nix), not in vm-shared.nix";
+        };
+    }
+    {
+      id = "state-version";
+      title = "system.stateVersion is set";
+      check =
+        d:
+        when (get [ "system" "stateVersion" ] null d == null) {
+          id = "state-version";
+          severity = "error";
+          option = "system.stateVersion";
+          message = "system.stateVersion is not set";
+          fix = "set system.stateVersion to the release the VM was first installed with, e.g. \"26.05\"";
+        };
+    }
+    {
+      id = "nixos-assertions";
+      title = "NixOS assertions hold";
+      check =
+        d:
+        map
+          (a: {
+            id = "nixos-assertions";
+            severity = "error";
+            option = "assertions";
+            message = "NixOS assertion failed: ${a.message}";
+            fix = "change the options the assertion names";
+          })
+          (builtins.filter (a: !a.assertion) (get [ "assertions" ] [ ] d));
+    }
+    {
+      id = "nixos-warnings";
+      title = "NixOS evaluation warnings";
+      check =
+        d:
+        map (w: {
+          id = "nixos-warnings";
+          severity = "warning";
+          option = "warnings";
+          message = "NixOS warning: ${w}";
+          fix = "change the options the warning names";
+        }) (get [ "warnings" ] [ ] d);
+    }
+    {
+      id = "system-instantiates";
+      title = "The system derivation instantiates";
+      check =
+        d:
+        let
+          failedAssertions = builtins.filter (a: !a.assertion) (get [ "assertions" ] [ ] d);
+          err = get [ "_analysis" "instantiationError" ] null d;
+        in
+        # Failed assertions already make toplevel throw; they are reported above.
+        when (!(get [ "_analysis" "instantiates" ] true d) && failedAssertions == [ ]) {
+          id = "system-instantiates";
+          severity = "error";
+          option = "system.build.toplevel";
+          message =
+            "The system derivation does not instantiate" + (if err == null then "" else ": ${err}");
+          fix = "run nix eval --raw .#nixosConfigurations.${name d}.config.system.build.toplevel.drvPath to see the evaluation error";
+        };
+    }
+  ];
+in
+{
+  inherit rules;
+
+  ruleIds = map (r: r.id) rules;
+
+  # All findings for one configuration's data, in rule order.
+  analyse = d: builtins.concatMap (r: r.check d) rules;
+}
