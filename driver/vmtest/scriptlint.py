@@ -213,10 +213,12 @@ def _run_mypy(files: list[CheckedFile]) -> list[LintProblem]:
             *(checked.name for checked in files),
         ]  # fmt: skip
         proc = subprocess.run(argv, cwd=workdir, capture_output=True, text=True, check=False)
-    if proc.returncode not in (0, 1):
-        raise EnvironmentNotReady(
-            f"mypy failed to run (exit {proc.returncode}): {proc.stderr.strip()}"
-        )
+    # Exit 2 also means a blocking error in a checked file (e.g. a syntax error), which
+    # mypy reports like any other; only output without any error line is a broken tool.
+    reported = any(_MYPY_LINE.match(line) for line in proc.stdout.splitlines())
+    if proc.returncode not in (0, 1) and not reported:
+        detail = (proc.stderr or proc.stdout).strip()
+        raise EnvironmentNotReady(f"mypy failed to run (exit {proc.returncode}): {detail}")
     by_name = {checked.name: checked for checked in files}
     problems = []
     for raw in proc.stdout.splitlines():

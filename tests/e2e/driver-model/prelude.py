@@ -24,7 +24,7 @@ def _model_only() -> NotImplementedError:
 
 
 class AbstractLogger:
-    def log(self, message: str, attributes: dict[str, str] = {}) -> None:
+    def log(self, message: str, attributes: dict[str, str] = {}) -> None:  # noqa: B006
         raise _model_only()
 
     def info(self, *args: Any, **kwargs: Any) -> None:
@@ -37,7 +37,9 @@ class AbstractLogger:
         raise _model_only()
 
     def nested(
-        self, message: str, attributes: dict[str, str] = {}
+        self,
+        message: str,
+        attributes: dict[str, str] = {},  # noqa: B006
     ) -> AbstractContextManager[None]:
         raise _model_only()
 
@@ -55,7 +57,7 @@ class BaseMachine:
     def log(self, msg: str) -> None:
         raise _model_only()
 
-    def nested(self, msg: str, attrs: dict[str, str] = {}) -> AbstractContextManager[None]:
+    def nested(self, msg: str, attrs: dict[str, str] = {}) -> AbstractContextManager[None]:  # noqa: B006
         raise _model_only()
 
     def is_up(self) -> bool:
@@ -105,9 +107,7 @@ class BaseMachine:
     ) -> None:
         raise _model_only()
 
-    def wait_for_closed_port(
-        self, port: int, addr: str = "localhost", timeout: int = 900
-    ) -> None:
+    def wait_for_closed_port(self, port: int, addr: str = "localhost", timeout: int = 900) -> None:
         raise _model_only()
 
     def start_job(self, jobname: str, user: str | None = None) -> tuple[int, str]:
@@ -293,5 +293,3 @@ def polling_condition(
     description: str | None = None,
 ) -> Any:
     raise _model_only()
-
-

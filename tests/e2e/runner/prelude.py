@@ -1,3 +1,4 @@
+# ruff: noqa: F821  (subtest, driver, log are driver globals; scriptlint checks them)
 # vmtest suite runner, the head of the one test script that runs the four booted
 # checks in a single driver run (tests/e2e/nixos-vm-test.nix puts each script of
 # tests/e2e/scripts/ under `with vmtest_case("<check>"):` after this file).
@@ -89,16 +90,12 @@ def vmtest_case(name: str) -> Iterator[None]:
     tic = time.monotonic()
     try:
         yield
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001  (any failure of one check's script)
         # Recorded, not re-raised, so the next check's script still runs.
         case["error"] = _vmtest_error(exc)
         log.info(f"vmtest: {name} stopped: {case['error']}")
     finally:
-        failed = case["error"] is not None or any(
-            s["status"] != "passed" for s in case["subtests"]
-        )
+        failed = case["error"] is not None or any(s["status"] != "passed" for s in case["subtests"])
         case["status"] = "failed" if failed else "passed"
         case["durationSeconds"] = round(time.monotonic() - tic, 3)
         _vmtest_write_results()
-
-

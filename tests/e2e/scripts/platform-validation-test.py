@@ -1,3 +1,4 @@
+# ruff: noqa: F821  (driver globals and runner names; scriptlint checks these names)
 # platform-validation-test: the platform inside the VM, on the host that runs the
 # driver, and of the configurations (x86_64 VM; the aarch64 one must evaluate).
 # Globals: server (node), subtest, t (driver), Expected (runner/prelude.py).

@@ -1,3 +1,4 @@
+# ruff: noqa: F821  (driver globals and runner names; scriptlint checks these names)
 # vm-config-integrity-test: the evaluated configuration is clean (no failed
 # assertions, no warnings) and the running VM is exactly that configuration.
 # Globals: server (node), subtest, t (driver), Expected (runner/prelude.py).

@@ -1,3 +1,4 @@
+# ruff: noqa: F821  (driver globals and runner names; scriptlint checks these names)
 # vm-execution-test: the server boots to multi-user.target with the configured host
 # name and no failed unit, then powers off cleanly. Runs last in the shared driver
 # run because it shuts the server down. Globals: server (node), subtest, t
