@@ -22,10 +22,12 @@ in
   # start script, run-<system.name>-vm, so make that the role too.
   system.name = lib.mkForce role;
 
+  # Test VM sizes win over sizes vm-shared.nix may set for build-vm (priority 90 <
+  # the default 100), but not over an explicit mkForce there.
   virtualisation = {
-    memorySize = if role == "server" then 2048 else 1024;
-    cores = 2;
-    diskSize = if role == "server" then 4096 else 2048;
+    memorySize = lib.mkOverride 90 (if role == "server" then 2048 else 1024);
+    cores = lib.mkOverride 90 2;
+    diskSize = lib.mkOverride 90 (if role == "server" then 4096 else 2048);
     additionalPaths = extraPaths;
   };
 
