@@ -180,15 +180,17 @@ def test_nodes_import_the_real_configuration_plus_test_keys(tmp_path: Path) -> N
     call = (
         "role: let stub = " + stub_expr(boot_results(tmp_path)) + "; in "
         f"({node} ({args} // {{ inherit role; }})) "
-        '{ config.vmtest.testUser.name = "alice"; lib = stub.lib; }'
+        "{ lib = stub.lib; }"
     )
     server = nix_eval(
         f'let f = {call}; m = f "server"; in {{ imports = map toString m.imports; '
-        "users = builtins.attrNames m.users.users; "
-        "keys = m.users.users.alice.openssh.authorizedKeys.keys; }"
+        "keys = m.vmtest.testUser.authorizedKeys; "
+        "root = m.users.users.root.openssh.authorizedKeys.keys; }"
     )
-    assert server["imports"] == [str(ROOT / "machines/nixos/vm-shared.nix")]
-    assert server["users"] == ["alice", "root"]
-    assert server["keys"] == ["KEY"]
-    client = nix_eval(f'let f = {call}; in (f "client").users.users')
-    assert client == {}
+    assert server == {
+        "imports": [str(ROOT / "machines/nixos/vm-shared.nix")],
+        "keys": ["KEY"],
+        "root": ["KEY"],
+    }
+    client = nix_eval(f'let f = {call}; in builtins.attrNames (f "client")')
+    assert client == ["imports", "networking", "system", "virtualisation"]

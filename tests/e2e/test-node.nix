@@ -2,19 +2,15 @@
 # configuration (machines/nixos/vm-shared.nix) plus this small module: VM size,
 # the test SSH key and, on the server, the Docker image to load offline.
 #
-# Assumes vm-shared.nix declares `vmtest.testUser.name` (the login user the tests
-# check); nixpkgs.* stays unset here because runNixOSTest makes it read-only.
+# Uses vm-shared.nix's own interface for the key: `vmtest.testUser.authorizedKeys`
+# ("Tests inject their own key here"). nixpkgs.* stays unset: runNixOSTest makes it
+# read-only.
 {
   role,
   sshPublicKey,
   extraPaths ? [ ],
 }:
-{ config, lib, ... }:
-let
-  testUser =
-    config.vmtest.testUser.name
-      or (throw "tests/e2e/test-node.nix: machines/nixos/vm-shared.nix must define vmtest.testUser.name");
-in
+{ lib, ... }:
 {
   imports = [ ../../machines/nixos/vm-shared.nix ];
 
@@ -31,13 +27,13 @@ in
     additionalPaths = extraPaths;
   };
 
-  # The client is only the SSH peer; its own name keeps the two nodes apart.
+  # vm-shared.nix gives every node the same host name; the client, only the SSH
+  # peer, gets its own so the two nodes stay apart.
   networking.hostName = lib.mkIf (role == "client") (lib.mkForce "client");
-
+}
+// lib.optionalAttrs (role == "server") {
   # The test key for the test user, and for root so that the refusal of root
   # logins is sshd's doing (PermitRootLogin), not a missing key.
-  users.users = lib.optionalAttrs (role == "server") {
-    ${testUser}.openssh.authorizedKeys.keys = [ sshPublicKey ];
-    root.openssh.authorizedKeys.keys = [ sshPublicKey ];
-  };
+  vmtest.testUser.authorizedKeys = [ sshPublicKey ];
+  users.users.root.openssh.authorizedKeys.keys = [ sshPublicKey ];
 }
