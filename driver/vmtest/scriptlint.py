@@ -154,6 +154,18 @@ class _Builder:
         self.parts.append(text)
         self.next_line += count
 
+    @staticmethod
+    def single(project_root: Path, script: Path) -> CheckedFile:
+        builder = _Builder()
+        builder.add((project_root / script).read_text(), script)
+        return builder.build(script.name)
+
+    def extend(self, checked: CheckedFile) -> None:
+        offset = self.next_line - 1
+        self.parts.append(checked.text)
+        self.segments.extend(Segment(s.source, s.first + offset, s.count) for s in checked.segments)
+        self.next_line += _line_count(checked.text)
+
     def build(self, name: str) -> CheckedFile:
         return CheckedFile(name, "".join(self.parts), tuple(self.segments))
 
@@ -173,19 +185,17 @@ def _node_declarations(nodes: Iterable[str]) -> str:
     return "".join(f"{node}: QemuMachine\n" for node in nodes)
 
 
-def _typed_file(
-    project_root: Path, suite: Suite, body: CheckedFile | None, script: Path | None
-) -> CheckedFile:
+def _typed(project_root: Path, suite: Suite, body: CheckedFile) -> CheckedFile:
+    """The driver model and the node declarations, then `body` (as driver.nix does)."""
     builder = _Builder()
     builder.add((project_root / MODEL_FILE).read_text(), MODEL_FILE)
     builder.add(_node_declarations(suite.nodes))
-    if body is not None:
-        offset = builder.next_line - 1
-        builder.parts.append(body.text)
-        builder.segments.extend(Segment(s.source, s.first + offset, s.count) for s in body.segments)
-        builder.next_line += _line_count(body.text)
-        return builder.build(body.name)
-    assert script is not None
+    builder.extend(body)
+    return builder.build(body.name)
+
+
+def _runner_and_script(project_root: Path, script: Path) -> CheckedFile:
+    builder = _Builder()
     builder.add((project_root / RUNNER_FILE).read_text(), RUNNER_FILE)
     builder.add((project_root / script).read_text(), script)
     return builder.build(script.stem.replace("-", "_") + ".py")
@@ -256,16 +266,18 @@ def lint_scripts(project_root: Path) -> list[LintProblem]:
     """Type-check and lint every booted check's script; an empty list means all good."""
     _require_tools()
     suite = load_suite(project_root)
-    problems = check_rules(project_root, [script for _, script in suite.boot_scripts])
-    composed = compose_suite_script(project_root)
-    typed = [_typed_file(project_root, suite, None, script) for _, script in suite.boot_scripts]
-    typed.append(_typed_file(project_root, suite, composed, None))
-    problems += _run_mypy(typed)
+    scripts = [script for _, script in suite.boot_scripts]
+    try:
+        problems = check_rules(project_root, scripts)
+        composed = compose_suite_script(project_root)
+        typed = [_typed(project_root, suite, _runner_and_script(project_root, s)) for s in scripts]
+        alone = [_Builder.single(project_root, s) for s in scripts]
+    except OSError as exc:
+        raise BadInput(f"cannot read a VM test script or the driver model: {exc}") from exc
+    problems += _run_mypy([*typed, _typed(project_root, suite, composed)])
     builtins = set(DRIVER_SYMBOLS) | set(suite.nodes)
-    for _, script in suite.boot_scripts:
-        alone = _Builder()
-        alone.add((project_root / script).read_text(), script)
-        problems += _run_pyflakes(alone.build(script.name), builtins | set(RUNNER_SYMBOLS))
+    for checked in alone:
+        problems += _run_pyflakes(checked, builtins | set(RUNNER_SYMBOLS))
     problems += _run_pyflakes(composed, builtins)
     return _unique(problems)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from vmtest import scriptlint
-from vmtest.errors import EnvironmentNotReady
+from vmtest.errors import BadInput, EnvironmentNotReady
 from vmtest.scriptlint import LintProblem, lint_scripts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,3 +125,14 @@ def test_main_prints_problems_and_exits_1(
     out = capsys.readouterr().out
     assert "tests/e2e/scripts/under-test.py:7: [mypy] " in out
     assert scriptlint.main([str(ROOT)]) == 0
+
+
+def test_a_missing_script_is_bad_input_with_exit_code_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = project_with(tmp_path, "vm-execution-test", "")
+    (root / "tests/e2e/scripts/under-test.py").unlink()
+    with pytest.raises(BadInput, match="cannot read a VM test script"):
+        lint_scripts(root)
+    assert scriptlint.main([str(root)]) == 2
+    assert capsys.readouterr().err.startswith("error: cannot read a VM test script")
