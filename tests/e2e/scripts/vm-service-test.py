@@ -7,7 +7,7 @@ import shlex
 
 BOOT_TIMEOUT = 300
 STEP_TIMEOUT = 120
-CLIENT_KEY = "/root/.ssh/vmtest_ed25519"
+CLIENT_KEY = "/root/.ssh/vmtest_key"
 SSH_OPTIONS = (
     "-o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
     " -o ConnectTimeout=10"
