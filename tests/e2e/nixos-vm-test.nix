@@ -3,7 +3,9 @@
 #
 # Shape: every check is a small "judge" derivation that reads recorded results and
 # fails unless all of its subtests passed (tests/e2e/report/vmtest_e2e.py):
-#   vm-build-test, vm-generation-test  <- a probe build each (no VM boot);
+#   vm-build-test, vm-generation-test  <- a probe build each (the configured system is
+#                                         not booted; the image is made in nixpkgs'
+#                                         build VM, so generation needs kvm);
 #   the four booted checks             <- ONE shared driver run (`bootRun`, nodes server
 #                                         + client = two VM boots for the whole suite).
 # A failing subtest ends its own check's script; the other checks' scripts still run
@@ -36,7 +38,7 @@ let
   toplevel = vmConfig.system.build.toplevel;
   closure = pkgs.closureInfo { rootPaths = [ toplevel ]; };
 
-  # --- probes (no boot) -------------------------------------------------------------
+  # --- probes (no boot of the configuration) -------------------------------------------------------------
 
   runProbe =
     name: args:
