@@ -185,6 +185,18 @@ checks
 // {
   # Fails when any of the six fails; the report is printed to the build log either way
   # (a failed build keeps no output, so the log is where CI shows it).
+  #
+  # $report/report.json (written by report/vmtest_e2e.py, keys sorted):
+  #   { schemaVersion = 1; suite = "vm-test-suite"; status = "passed" | "failed";
+  #     summary = { checks; passed; failed; };            # counts of checks
+  #     checks = [ { name; status = "passed" | "failed"; error = str | null;
+  #                  durationSeconds = float | null;
+  #                  subtests = [ { name; status = "passed" | "failed" | "not-run";
+  #                                 error = str | null; durationSeconds = float | null; } ];
+  #                } ];                                  # the six, in suite.json order
+  #   }
+  # $report/junit.xml: <testsuites> with one <testsuite> per check, one <testcase> per
+  # subtest (<failure> / <skipped> for not-run); $report/driver-junit.xml: the driver's.
   vm-test-suite =
     pkgs.runCommand suite.suiteName
       {
