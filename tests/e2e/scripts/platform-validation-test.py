@@ -1,0 +1,23 @@
+# ruff: noqa: F821  (driver globals and runner names; scriptlint checks these names)
+# platform-validation-test: the platform inside the VM, on the host that runs the
+# driver, and of the configurations (x86_64 VM; the aarch64 one must evaluate).
+# Globals: server (node), subtest, t (driver), Expected (runner/prelude.py).
+import platform
+
+BOOT_TIMEOUT = 300
+
+with subtest("server kernel reports the check's machine type"):
+    server.start()
+    server.wait_for_unit("multi-user.target", timeout=BOOT_TIMEOUT)
+    t.assertEqual(server.succeed("uname -m").strip(), Expected.uname_machine)
+
+with subtest("driver host reports the check's machine type"):
+    t.assertEqual(platform.machine(), Expected.uname_machine)
+
+with subtest("configured platforms match the check's system"):
+    t.assertEqual(Expected.vm_system, Expected.check_system)
+    t.assertEqual(Expected.node_system, Expected.check_system)
+
+with subtest("aarch64 configuration evaluates"):
+    t.assertEqual(Expected.aarch64_system, "aarch64-linux")
+    t.assertRegex(Expected.aarch64_toplevel_drv, r"^/nix/store/[a-z0-9]{32}-.*\.drv$")

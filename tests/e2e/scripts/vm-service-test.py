@@ -1,0 +1,89 @@
+# ruff: noqa: F821  (driver globals and runner names; scriptlint checks these names)
+# vm-service-test: SSH, the test user and Docker on the server, with a client node
+# logging in over the test network. Globals: server, client (nodes), subtest, t
+# (driver), Expected (configuration facts, runner/prelude.py).
+import re
+import shlex
+
+BOOT_TIMEOUT = 300
+STEP_TIMEOUT = 120
+CLIENT_KEY = "/root/.ssh/vmtest_key"
+SSH_OPTIONS = (
+    "-o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+    " -o ConnectTimeout=10"
+)
+
+
+def ssh_command(user: str, command: str, extra: str = "") -> str:
+    """The client-side command that runs `command` on the server as `user`."""
+    target = f"{user}@{Expected.server_address}"
+    return f"ssh {SSH_OPTIONS} {extra} {target} {shlex.quote(command)}"
+
+
+def ssh_as(user: str, command: str) -> str:
+    """Run `command` on the server as `user`, logging in with the test key."""
+    return client.succeed(ssh_command(user, command, f"-i {CLIENT_KEY}"), timeout=STEP_TIMEOUT)
+
+
+def refused_login(user: str, extra: str) -> str:
+    """Try to log in as `user`; require a refusal and return ssh's message."""
+    status, output = client.execute(
+        ssh_command(user, "true", extra) + " 2>&1", timeout=STEP_TIMEOUT
+    )
+    t.assertNotEqual(status, 0, f"login as {user} ({extra}) was accepted: {output}")
+    t.assertIn("Permission denied", output)
+    return output
+
+
+with subtest("sshd is active and port 22 answers on the test network"):
+    server.start()
+    client.start()
+    server.wait_for_unit("sshd.service", timeout=BOOT_TIMEOUT)
+    server.wait_for_open_port(22, timeout=STEP_TIMEOUT)
+    client.wait_for_unit("multi-user.target", timeout=BOOT_TIMEOUT)
+    client.wait_until_succeeds(
+        f"ssh-keyscan -T 5 {Expected.server_address} | grep -q ssh-", timeout=STEP_TIMEOUT
+    )
+
+with subtest("test user logs in from the client with the test key"):
+    client.succeed(f"install -D -m 0600 {Expected.ssh_private_key} {CLIENT_KEY}")
+    t.assertEqual(ssh_as(Expected.test_user, "id -un").strip(), Expected.test_user)
+
+with subtest("root login over SSH is refused even with an authorized key"):
+    refused_login("root", f"-i {CLIENT_KEY}")
+
+with subtest("password login over SSH is refused"):
+    message = refused_login(
+        Expected.test_user,
+        "-o PubkeyAuthentication=no -o PreferredAuthentications=password,keyboard-interactive",
+    )
+    offered = re.search(r"Permission denied \(([^)]*)\)", message)
+    t.assertIsNotNone(offered, message)
+    methods = offered.group(1).split(",") if offered else []
+    t.assertNotIn("password", methods)
+    t.assertNotIn("keyboard-interactive", methods)
+
+with subtest("test user is in the wheel and docker groups"):
+    groups = server.succeed(f"id -nG {Expected.test_user}").split()
+    t.assertIn("wheel", groups)
+    t.assertIn("docker", groups)
+
+with subtest("sudo grants wheel members all commands"):
+    # e.g. "(ALL : ALL) SETENV: ALL" (NixOS tags the wheel rule with SETENV, maybe NOPASSWD).
+    rules = server.succeed(f"sudo -l -U {Expected.test_user}")
+    t.assertRegex(rules, r"\(ALL(\s*:\s*ALL)?\)\s+([A-Z_]+:\s*)*ALL\b")
+
+with subtest("docker daemon is active"):
+    # The client call also starts a socket-activated daemon (enableOnBoot = false).
+    server.wait_until_succeeds("docker info --format '{{.ServerVersion}}'", timeout=STEP_TIMEOUT)
+    server.wait_for_unit("docker.service", timeout=STEP_TIMEOUT)
+
+with subtest("dockerTools image loads without network"):
+    server.succeed(f"docker load --input {Expected.docker_image}", timeout=STEP_TIMEOUT)
+    server.succeed(f"docker image inspect {Expected.docker_image_ref}")
+
+with subtest("test user runs a container with networking off"):
+    output = ssh_as(
+        Expected.test_user, f"docker run --rm --network none {Expected.docker_image_ref}"
+    )
+    t.assertIn(Expected.docker_image_output, output)
