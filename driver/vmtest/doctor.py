@@ -12,13 +12,17 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from vmtest import nix
-from vmtest.errors import VmtestError
+from vmtest.errors import EnvironmentNotReady, VmtestError
+
+if TYPE_CHECKING:
+    from vmtest.manifest import Check
 
 KVM_GET_API_VERSION = 0xAE00
 KVM_CREATE_VM = 0xAE01
@@ -153,3 +157,25 @@ def to_json(items: list[Item]) -> str:
         "missingForFull": blockers,
     }
     return json.dumps(data, indent=2, sort_keys=True)
+
+
+def require_kvm(checks: Sequence[Check], allow_tcg: bool) -> None:
+    """`full` (and `run` of KVM checks) refuse to fall back to slow emulation silently."""
+    needing = [c.name for c in checks if c.requiresKvm]
+    if not needing:
+        return
+    probe = probe_kvm()
+    if probe.usable:
+        return
+    if allow_tcg:
+        print(
+            f"warning: {probe.detail}; running {', '.join(needing)} without KVM (--allow-tcg): "
+            "expect it to be several times slower, and nix must still accept the 'kvm' "
+            "system feature",
+            file=sys.stderr,
+        )
+        return
+    raise EnvironmentNotReady(
+        f"no usable KVM for {', '.join(needing)}: {probe.detail}",
+        hint=f"{KVM_FIX}; see `vmtest doctor`",
+    )

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import total_ordering
+from pathlib import Path
 from typing import Any
 
 from vmtest import process
@@ -154,6 +155,11 @@ def read_log_argv(drv_path: str, opts: NixOptions) -> list[str]:
     return ["nix-store", *opts.argv(), "--read-log", drv_path]
 
 
+def query_argv(flag: str, drv_path: str, opts: NixOptions) -> list[str]:
+    """`nix-store --query --outputs|--requisites`: no evaluation, same on every version."""
+    return ["nix-store", *opts.argv(), "--query", flag, drv_path]
+
+
 def show_config_argv(version: NixVersion, extra_features: str | None = None) -> list[str]:
     extra = ["--extra-experimental-features", extra_features] if extra_features else []
     if version.has_config_show:
@@ -261,6 +267,20 @@ def parse_build_json(stdout: str) -> dict[str, list[str]]:
         if isinstance(entry, dict) and isinstance(entry.get("outputs"), dict):
             result[str(entry.get("drvPath"))] = [str(p) for p in entry["outputs"].values()]
     return result
+
+
+def valid_outputs(drv_path: str, opts: NixOptions, env: Env = None) -> list[str]:
+    """Output paths of a derivation that exist in the store (a check built before)."""
+    done = process.run(query_argv("--outputs", drv_path, opts), timeout=60, env=env)
+    if done.returncode != 0:
+        return []
+    return [p for p in done.stdout.split() if Path(p).exists()]
+
+
+def requisites(drv_path: str, opts: NixOptions, env: Env = None) -> set[str]:
+    """Every store path in the closure of a .drv (its dependencies' .drv files included)."""
+    done = process.run(query_argv("--requisites", drv_path, opts), timeout=60, env=env)
+    return set(done.stdout.split()) if done.returncode == 0 else set()
 
 
 def read_log(drv_path: str, opts: NixOptions, env: Env = None) -> list[str] | None:

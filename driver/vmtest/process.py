@@ -27,7 +27,7 @@ from vmtest.errors import EnvironmentNotReady, ExitCode, VmtestError
 
 log = logging.getLogger(__name__)
 
-LineHandler = Callable[[str], None]
+LineHandler = Callable[[str], object]
 
 #: Seconds between SIGTERM and SIGKILL of a child's process group.
 KILL_GRACE_SECONDS = 5.0
