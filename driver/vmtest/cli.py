@@ -340,8 +340,19 @@ def report_cmd(
         output.convert_report(source, junit, markdown)
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main() -> None:
     """Console-script entry point."""
+    import signal
+
+    # Ctrl-C and SIGTERM (CI cancellation) both stop the run cleanly: the nix process
+    # group is stopped and the partial report written. SIGINT is reset explicitly
+    # because shells start background jobs with it ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _terminate)
     if os.environ.get("VMTEST_DEBUG") == "1":
         _state["debug"] = True
     app()

@@ -57,6 +57,8 @@ def describe(event: Event) -> str | None:
     if isinstance(event, VmStarting):
         return f"  {event.machine}: starting VM"
     if isinstance(event, VmBooted):
+        if event.duration is None:
+            return None  # the driver's timed "finished booting" line follows
         took = f" in {event.duration:.1f} s" if event.duration is not None else ""
         return f"  {event.machine}: booted{took}"
     return None

@@ -38,6 +38,8 @@ from vmtest.results import (
 
 #: Largest output file read for findings (the quick tier's report is a few KiB).
 MAX_FINDINGS_BYTES = 1 << 20
+#: Lines of a failed build's stored log kept in the report (renderers cut further).
+LOG_TAIL_LINES = 200
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class Runner:
         self.display = display
         self.deadline = deadline
         self.build: _Build | None = None
+        self._outputs_cache: dict[str, list[str]] = {}
 
     def remaining(self) -> float | None:
         if self.deadline is None:
@@ -200,15 +203,13 @@ class Runner:
         state = build.parser.derivation(r.drv)
         status = self._status(r.drv, build, state, ending)
         if status is Status.PASSED:
-            outputs = build.outputs.get(r.drv) or nix.valid_outputs(
-                r.drv, self.cfg.nix_opts, self.cfg.env
-            )
+            outputs = build.outputs.get(r.drv) or self._valid_outputs(r.drv)
             if state is None:  # already built earlier: read what its stored log says
                 state = self._stored_state(r.drv)
             return self._make(r, status, state, artifacts=outputs, findings=_findings(outputs))
         failure = None
         if status is Status.FAILED:
-            failure = self._failure(r.drv, build)
+            failure = self._failure(r.drv, build, state)
         elif ending is not None:
             failure = collect.failure_info(build.parser, r.drv, message=_ENDINGS[ending])
         return self._make(r, status, state, failure=failure)
@@ -222,25 +223,39 @@ class Runner:
             return Status.TIMED_OUT
         if drv in build.outputs:
             return Status.PASSED
-        if ending is not None:
-            return ending
-        if build.done is not None and build.done.returncode == 0:
-            return Status.PASSED
-        return Status.FAILED
+        # Nix 2.8 prints only the first failure of a --keep-going build and no JSON
+        # when any failed: ask the store which derivations have their outputs now.
+        if not self._valid_outputs(drv):
+            return ending or Status.FAILED
+        build.outputs[drv] = self._valid_outputs(drv)
+        return Status.PASSED
 
-    def _failure(self, drv: str, build: _Build) -> FailureInfo:
-        own = next((f for f in build.parser.failures if f.drv_path == drv), None)
-        if own is None:
+    def _valid_outputs(self, drv: str) -> list[str]:
+        if drv not in self._outputs_cache:
+            self._outputs_cache[drv] = nix.valid_outputs(drv, self.cfg.nix_opts, self.cfg.env)
+        return self._outputs_cache[drv]
+
+    def _failure(self, drv: str, build: _Build, state: DerivationState | None) -> FailureInfo:
+        """Why `drv` has no outputs: its own builder, or a dependency's."""
+        failures = build.parser.failures
+        own = next((f for f in failures if f.drv_path == drv), None)
+        culprit = own.drv_path if own is not None else None
+        if culprit is None and state is not None and state.started_at is not None:
+            culprit = drv  # it ran and failed, but Nix did not say so (see _status)
+        if culprit is None:
             deps = nix.requisites(drv, self.cfg.nix_opts, self.cfg.env)
-            dep = next((f for f in build.parser.failures if f.drv_path in deps), None)
-            if dep is None:
-                return collect.failure_info(build.parser, drv, message="the build failed")
-            own = dep
-        info = collect.failure_info(build.parser, own.drv_path)
-        full_log = nix.read_log(own.drv_path, self.cfg.nix_opts, self.cfg.env)
-        if full_log:
-            info = info.model_copy(update={"log_tail": full_log[-200:]})
-        if own.drv_path != drv:
+            culprit = next((f.drv_path for f in failures if f.drv_path in deps), None)
+        if culprit is None:
+            return collect.failure_info(build.parser, drv, message="the build failed")
+        info = collect.failure_info(build.parser, culprit)
+        if info.drv_path != culprit:  # no failure message from Nix for it
+            info = FailureInfo(
+                message=f"builder for '{culprit}' failed", drv_path=culprit, log_tail=[]
+            )
+        full_log = nix.read_log(culprit, self.cfg.nix_opts, self.cfg.env)
+        tail = full_log[-LOG_TAIL_LINES:] if full_log else build.parser.log_tail(culprit)
+        info = info.model_copy(update={"log_tail": tail})
+        if culprit != drv:
             info = info.model_copy(update={"message": f"dependency failed: {info.message}"})
         return info
 
@@ -269,7 +284,9 @@ class Runner:
         build = self.build
         phases = PhaseTimes(evaluate=r.evaluate)
         if build is not None and r.drv is not None:
-            phases = collect.phase_times(state, r.evaluate, build.started, build.ended)
+            built_now = build.parser.derivation(r.drv) is not None
+            started = build.started if built_now or status is not Status.PASSED else None
+            phases = collect.phase_times(state, r.evaluate, started, build.ended)
         if failure is not None and findings is None:
             findings = parse_findings("\n".join(failure.log_tail))
         total = sum(t for t in (phases.evaluate, phases.build) if t is not None)
@@ -293,9 +310,9 @@ _ENDINGS = {
 
 
 def _eval_failure(parser: LogParser, done: Completed) -> FailureInfo:
-    errors = parser.eval_errors
+    errors = [e for e in parser.eval_errors if not e.message.startswith("(use '--show-trace'")]
     if errors:
-        e = errors[-1]
+        e = errors[0]
         return FailureInfo(
             message=f"evaluation failed: {e.message}",
             eval_error=EvalErrorInfo(message=e.message, file=e.file, line=e.line, column=e.column),
