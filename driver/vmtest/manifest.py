@@ -134,7 +134,7 @@ def _describe(err: ErrorDetails, data: object) -> str:
     elif err["type"] == "missing":
         msg = "missing field"
     elif err["type"] == "literal_error" and loc[-1] == "tier":
-        msg = f"tier must be 'quick' or 'full', got {err.get('input')!r}"
+        msg = f"must be 'quick' or 'full', got {err.get('input')!r}"
     return f"{where}: {msg}"
 
 
