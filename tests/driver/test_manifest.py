@@ -69,7 +69,7 @@ def test_valid_manifest() -> None:
         (
             manifest_text(entry(attr="checks.x86_64-linux.unit-vm-analysis")),
             (
-                "check 'unit-vm-analysis' (checks[0]): (entry): Value error, attr is "
+                "check 'unit-vm-analysis' (checks[0]): attr is "
                 "'checks.x86_64-linux.unit-vm-analysis', expected 'checks.{system}.unit-vm-analysis'"
             ),
         ),
