@@ -264,11 +264,10 @@ class LogParser:
         text = strip_ansi(str(obj.get("msg") or ""))
         if level != 0:
             return [NixMessage(level, cut(text))]
+        if not text.lstrip().startswith("error:"):  # e.g. "(use '--show-trace' ...)"
+            return [NixMessage(level, cut(text))]
         raw = obj.get("raw_msg")
-        pos = None
-        if isinstance(obj.get("line"), int) and isinstance(obj.get("file"), str):
-            pos = nixmsg.Position(obj["file"], obj["line"], _int(obj.get("column")))
-        return self._on_error(text, strip_ansi(raw) if isinstance(raw, str) else None, pos)
+        return self._on_error(text, strip_ansi(raw) if isinstance(raw, str) else None, _pos(obj))
 
     def _on_error(self, text: str, raw: str | None, pos: nixmsg.Position | None) -> list[Event]:
         failed = nixmsg.builder_failure(text)
@@ -336,3 +335,15 @@ class LogParser:
 
 def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _pos(obj: dict[str, Any]) -> nixmsg.Position | None:
+    """The error's own position, else the innermost trace entry with one (`--show-trace`)."""
+    trace = obj.get("trace")
+    candidates = [obj] + (
+        [t for t in trace if isinstance(t, dict)] if isinstance(trace, list) else []
+    )
+    for c in candidates:
+        if isinstance(c.get("line"), int) and isinstance(c.get("file"), str):
+            return nixmsg.Position(c["file"], c["line"], _int(c.get("column")))
+    return None
