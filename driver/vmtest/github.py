@@ -73,7 +73,9 @@ def error_command(
     return f"{head}::{escape_data(clean_text(message))}"
 
 
-def error_annotations(report: RunReport, workspace: Path, flake_dir: Path | None = None) -> list[str]:
+def error_annotations(
+    report: RunReport, workspace: Path, flake_dir: Path | None = None
+) -> list[str]:
     """`::error` lines for every check that did not pass, with positions where Nix gave one."""
     return [_annotation(c, workspace, flake_dir) for c in report.checks if c.status not in _OK]
 

@@ -84,6 +84,8 @@ __all__ = [
     "strip_ansi",
 ]
 
+_DECODER = json.JSONDecoder()
+
 # Activity types (Nix logging.hh).
 ACT_COPY_PATHS = 103
 ACT_BUILDS = 104
@@ -164,24 +166,25 @@ class LogParser:
         self.lines_seen += 1
         line = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         line = line.rstrip("\r\n")
-        if not line.startswith("@nix "):
+        if not line.startswith("@nix {"):
             return self._plain(line)
         try:
-            obj = json.loads(line[5:])
+            obj, _ = _DECODER.raw_decode(line, 5)
         except ValueError:
             return self._plain(line)
-        if not isinstance(obj, dict):
-            return self._plain(line)
-        events = self._flush_plain_error()
         action = obj.get("action")
         if action == "result":
-            events.extend(self._on_result(obj))
+            events = self._on_result(obj)
         elif action == "start":
-            events.extend(self._on_start(obj))
+            events = self._on_start(obj)
         elif action == "stop":
-            events.extend(self._on_stop(obj))
+            events = self._on_stop(obj)
         elif action == "msg":
-            events.extend(self._on_msg(obj))
+            events = self._on_msg(obj)
+        else:
+            events = []
+        if self._plain_error:  # a plain-text error block ended before this line
+            return [*self._flush_plain_error(), *events]
         return events
 
     def close(self) -> list[Event]:
@@ -224,7 +227,7 @@ class LogParser:
     def _on_result(self, obj: dict[str, Any]) -> list[Event]:
         rtype = obj.get("type")
         fields = obj.get("fields") or []
-        act_type, drv = self._acts.get(_int(obj.get("id")), (0, None))
+        act_type, drv = self._acts.get(_int(obj.get("id"))) or (0, None)
         if rtype in (RES_BUILD_LOG_LINE, RES_POST_BUILD_LOG_LINE) and fields:
             return self._on_log_line(drv, str(fields[0]))
         if rtype == RES_PROGRESS and len(fields) >= 4:
