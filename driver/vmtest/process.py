@@ -1,0 +1,170 @@
+"""The one place where vmtest starts processes.
+
+Every child gets an argv list (never a shell), its own session (so its own
+process group), stdin from /dev/null, and a deadline. stderr is streamed line
+by line to a callback and only a bounded tail is kept, so memory stays flat
+however long the log. On timeout or Ctrl-C the whole group is stopped: SIGTERM
+first, so nix can stop its builders (it runs each builder in a session of its
+own and kills it on SIGTERM, but cannot on SIGKILL), then SIGKILL after a grace
+period.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import selectors
+import shlex
+import signal
+import subprocess
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from vmtest.errors import EnvironmentNotReady, ExitCode, VmtestError
+
+log = logging.getLogger(__name__)
+
+LineHandler = Callable[[str], object]
+
+#: Seconds between SIGTERM and SIGKILL of a child's process group.
+KILL_GRACE_SECONDS = 5.0
+#: Lines of stderr kept in memory for error messages.
+STDERR_TAIL_LINES = 200
+
+
+class TimedOut(VmtestError):
+    """A child ran past its deadline; its process group was killed."""
+
+    exit_code = ExitCode.TIMED_OUT
+
+    def __init__(self, argv: Sequence[str], timeout: float, stderr_tail: Sequence[str]) -> None:
+        super().__init__(
+            f"timed out after {timeout:g} s: {shlex.join(argv)}",
+            hint="raise the budget with --timeout SECONDS",
+        )
+        self.argv = list(argv)
+        self.timeout = timeout
+        self.stderr_tail = list(stderr_tail)
+
+
+@dataclass(frozen=True)
+class Completed:
+    """A finished child: exit code, all of stdout, the last lines of stderr."""
+
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr_tail: list[str]
+    seconds: float
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    timeout: float | None = None,
+    env: Mapping[str, str] | None = None,
+    on_stderr_line: LineHandler | None = None,
+) -> Completed:
+    """Run `argv` to completion; raise `TimedOut` past `timeout` seconds.
+
+    `KeyboardInterrupt` (and any other exception raised by the callback) stops
+    the child's whole process group before it propagates.
+    """
+    log.debug("+ %s", shlex.join(argv))
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            env=dict(env) if env is not None else None,
+        )
+    except FileNotFoundError as exc:
+        raise EnvironmentNotReady(
+            f"{argv[0]} not found on PATH", hint=_install_hint(argv[0])
+        ) from exc
+    tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+
+    def handle(line: str) -> None:
+        tail.append(line)
+        if on_stderr_line is not None:
+            on_stderr_line(line)
+
+    deadline = None if timeout is None else started + timeout
+    try:
+        stdout, finished = _pump(proc, handle, deadline)
+        if not finished:
+            stop_group(proc)
+            raise TimedOut(argv, timeout or 0.0, tail)
+    except BaseException:
+        stop_group(proc)
+        raise
+    returncode = proc.wait()
+    seconds = time.monotonic() - started
+    log.debug("exit %d after %.3f s: %s", returncode, seconds, argv[0])
+    return Completed(list(argv), returncode, stdout, list(tail), seconds)
+
+
+def _pump(
+    proc: subprocess.Popen[bytes], handle: LineHandler, deadline: float | None
+) -> tuple[str, bool]:
+    """Read both pipes until EOF or the deadline; returns (stdout, reached EOF)."""
+    assert proc.stdout is not None and proc.stderr is not None
+    out_chunks: list[bytes] = []
+    err_buf = b""
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ, "out")
+        sel.register(proc.stderr, selectors.EVENT_READ, "err")
+        while sel.get_map():
+            wait = None if deadline is None else deadline - time.monotonic()
+            if wait is not None and wait <= 0:
+                return b"".join(out_chunks).decode(errors="replace"), False
+            for key, _ in sel.select(wait):
+                data = os.read(key.fd, 65536)
+                if not data:
+                    sel.unregister(key.fileobj)
+                elif key.data == "out":
+                    out_chunks.append(data)
+                else:
+                    *lines, err_buf = (err_buf + data).split(b"\n")
+                    for line in lines:
+                        handle(line.decode(errors="replace"))
+    if err_buf:
+        handle(err_buf.decode(errors="replace"))
+    return b"".join(out_chunks).decode(errors="replace"), True
+
+
+def stop_group(proc: subprocess.Popen[bytes], grace: float = KILL_GRACE_SECONDS) -> None:
+    """SIGTERM the child's process group, then SIGKILL it if still alive after `grace`."""
+    if proc.poll() is None:
+        _signal_group(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            log.debug("process group %d ignored SIGTERM; sending SIGKILL", proc.pid)
+    # Whatever is left of the group (the leader may be gone, members not).
+    _signal_group(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=grace)
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _install_hint(program: str) -> str:
+    if program.startswith("nix"):
+        return (
+            "install Nix (https://nixos.org/download, or `apt-get install nix-bin`) "
+            "and make sure it is on PATH"
+        )
+    return f"install {program} and make sure it is on PATH"

@@ -1,0 +1,350 @@
+"""Orchestration: load the manifest, evaluate, build, collect results, write reports.
+
+A run evaluates each selected check on its own (`nix eval .drvPath`: an exact
+"evaluate" phase, and an evaluation error belongs to its check only), then
+builds every derivation that evaluated in ONE `nix build --keep-going` whose
+internal-json log streams into the log parser. Whatever happens (failure,
+timeout, Ctrl-C) a `RunReport` comes back with what is known so far; the
+caller writes it. The whole run shares one deadline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from vmtest import __version__, collect, driverlog, nix
+from vmtest.errors import BadInput
+from vmtest.findings import parse_findings
+from vmtest.logevents import DEFAULT_TAIL_LINES, DerivationState, cut, strip_ansi
+from vmtest.logparse import LogParser
+from vmtest.manifest import Check, Manifest, check_defined, parse_manifest
+from vmtest.process import Completed, TimedOut
+from vmtest.progress import Display
+from vmtest.results import (
+    CheckResult,
+    EvalErrorInfo,
+    FailureInfo,
+    Finding,
+    PhaseTimes,
+    RunReport,
+    Status,
+    overall_status,
+)
+
+#: Largest output file read for findings (the quick tier's report is a few KiB).
+MAX_FINDINGS_BYTES = 1 << 20
+#: Lines of a failed build's stored log kept in the report (renderers cut further).
+LOG_TAIL_LINES = 200
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    flake: str
+    system: str
+    nix_version: nix.NixVersion
+    nix_opts: nix.NixOptions = field(default_factory=nix.NixOptions)
+    env: Mapping[str, str] | None = None
+
+
+def load_manifest(
+    flake: str, system: str, opts: nix.NixOptions, env: Mapping[str, str] | None
+) -> Manifest:
+    """`nix eval --json <flake>#vmtestManifest`, validated, and checked against the flake."""
+    _, done = nix.eval_json(flake, "vmtestManifest", opts, env=env)
+    manifest = parse_manifest(done.stdout, source=f"{flake}#vmtestManifest")
+    if manifest.for_system(system):
+        check_defined(manifest, system, nix.check_names(flake, system, opts, env))
+    return manifest
+
+
+def select(manifest: Manifest, system: str, names: list[str]) -> list[Check]:
+    """The named checks, in the order given; unknown names are bad input (exit 2)."""
+    known = manifest.by_name()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        listing = ", ".join(sorted(known)) or "(none)"
+        raise BadInput(
+            f"unknown check{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
+            hint=f"known checks: {listing} (see `vmtest list`)",
+        )
+    chosen = [known[n] for n in dict.fromkeys(names)]
+    elsewhere = [c for c in chosen if system not in c.systems]
+    if elsewhere:
+        c = elsewhere[0]
+        raise BadInput(
+            f"check {c.name!r} is not defined for {system}",
+            hint=f"it runs on {', '.join(c.systems)}; pick one with --system",
+        )
+    return chosen
+
+
+@dataclass
+class _CheckRun:
+    check: Check
+    attr: str
+    drv: str | None = None
+    evaluate: float | None = None
+    eval_failure: FailureInfo | None = None
+
+
+@dataclass
+class _Build:
+    parser: LogParser
+    started: float
+    ended: float | None = None
+    done: Completed | None = None
+    outputs: dict[str, list[str]] = field(default_factory=dict)
+
+
+class Runner:
+    """Runs checks under one deadline and reports on them."""
+
+    def __init__(self, cfg: RunConfig, display: Display, deadline: float | None) -> None:
+        self.cfg = cfg
+        self.display = display
+        self.deadline = deadline
+        self.build: _Build | None = None
+        self._outputs_cache: dict[str, list[str]] = {}
+
+    def remaining(self) -> float | None:
+        if self.deadline is None:
+            return None
+        return max(0.001, self.deadline - time.monotonic())
+
+    def run(self, checks: list[Check]) -> RunReport:
+        started_at, t0 = datetime.now(UTC), time.monotonic()
+        runs = [_CheckRun(c, c.attr_for(self.cfg.system)) for c in checks]
+        ending: Status | None = None
+        try:
+            for r in runs:
+                self._evaluate(r)
+            self._build([r for r in runs if r.drv is not None])
+        except TimedOut:
+            ending = Status.TIMED_OUT
+        except KeyboardInterrupt:
+            ending = Status.INTERRUPTED
+        finally:
+            self.display.close()
+            if self.build is not None and self.build.ended is None:
+                self.build.ended = time.monotonic()
+        results = [self._result(r, ending) for r in runs]
+        return RunReport(
+            tool_version=__version__,
+            flake=self.cfg.flake,
+            system=self.cfg.system,
+            started_at=started_at,
+            duration=time.monotonic() - t0,
+            status=overall_status(results, interrupted=ending is Status.INTERRUPTED),
+            interrupted=ending is Status.INTERRUPTED,
+            checks=results,
+        )
+
+    # -- evaluate
+
+    def _evaluate(self, r: _CheckRun) -> None:
+        self.display.phase(f"evaluating {r.attr}")
+        parser = LogParser()
+        done = nix.instantiate(
+            self.cfg.flake,
+            r.attr,
+            self.cfg.nix_opts,
+            on_line=parser.feed,
+            timeout=self.remaining(),
+            env=self.cfg.env,
+        )
+        parser.close()
+        r.evaluate = done.seconds
+        drv = done.stdout.strip()
+        if done.returncode == 0 and drv.endswith(".drv"):
+            r.drv = drv
+            return
+        r.eval_failure = _eval_failure(parser, done)
+        self.display.phase(f"evaluation of {r.check.name} failed: {r.eval_failure.message}")
+
+    # -- build
+
+    def _build(self, runs: list[_CheckRun]) -> None:
+        if not runs:
+            return
+        drvs = list(dict.fromkeys(r.drv for r in runs if r.drv))
+        self.display.phase(f"building {len(drvs)} check{'s' if len(drvs) > 1 else ''}")
+        build = self.build = _Build(LogParser(), time.monotonic())
+
+        def on_line(line: str) -> None:
+            for event in build.parser.feed(line):
+                self.display.event(event, build.parser.progress)
+
+        build.done = nix.build(
+            drvs,
+            self.cfg.nix_version,
+            self.cfg.nix_opts,
+            on_line=on_line,
+            timeout=self.remaining(),
+            env=self.cfg.env,
+        )
+        for event in build.parser.close():
+            self.display.event(event, build.parser.progress)
+        build.ended = time.monotonic()
+        build.outputs = nix.parse_build_json(build.done.stdout)
+
+    # -- results
+
+    def _result(self, r: _CheckRun, ending: Status | None) -> CheckResult:
+        if r.eval_failure is not None:
+            return self._make(r, Status.EVAL_ERROR, None, failure=r.eval_failure)
+        build = self.build
+        if r.drv is None or build is None:
+            return self._make(r, ending or Status.NOT_RUN, None)
+        state = build.parser.derivation(r.drv)
+        status = self._status(r.drv, build, state, ending)
+        if status is Status.PASSED:
+            outputs = build.outputs.get(r.drv) or self._valid_outputs(r.drv)
+            if state is None:  # already built earlier: read what its stored log says
+                state = self._stored_state(r.drv)
+            return self._make(r, status, state, artifacts=outputs, findings=_findings(outputs))
+        failure = None
+        if status is Status.FAILED:
+            failure = self._failure(r.drv, build, state)
+        elif ending is not None:
+            failure = collect.failure_info(build.parser, r.drv, message=_ENDINGS[ending])
+        return self._make(r, status, state, failure=failure)
+
+    def _status(
+        self, drv: str, build: _Build, state: DerivationState | None, ending: Status | None
+    ) -> Status:
+        if state is not None and state.failure is not None:
+            return Status.FAILED
+        if collect.driver_timed_out(state):
+            return Status.TIMED_OUT
+        if drv in build.outputs:
+            return Status.PASSED
+        # Nix 2.8 prints only the first failure of a --keep-going build and no JSON
+        # when any failed: ask the store which derivations have their outputs now.
+        if not self._valid_outputs(drv):
+            return ending or Status.FAILED
+        build.outputs[drv] = self._valid_outputs(drv)
+        return Status.PASSED
+
+    def _valid_outputs(self, drv: str) -> list[str]:
+        if drv not in self._outputs_cache:
+            self._outputs_cache[drv] = nix.valid_outputs(drv, self.cfg.nix_opts, self.cfg.env)
+        return self._outputs_cache[drv]
+
+    def _failure(self, drv: str, build: _Build, state: DerivationState | None) -> FailureInfo:
+        """Why `drv` has no outputs: its own builder, or a dependency's."""
+        failures = build.parser.failures
+        own = next((f for f in failures if f.drv_path == drv), None)
+        culprit = own.drv_path if own is not None else None
+        if culprit is None and state is not None and state.started_at is not None:
+            culprit = drv  # it ran and failed, but Nix did not say so (see _status)
+        if culprit is None:
+            deps = nix.requisites(drv, self.cfg.nix_opts, self.cfg.env)
+            culprit = next((f.drv_path for f in failures if f.drv_path in deps), None)
+        if culprit is None:
+            return collect.failure_info(build.parser, drv, message="the build failed")
+        info = collect.failure_info(build.parser, culprit)
+        if info.drv_path != culprit:  # no failure message from Nix for it
+            info = FailureInfo(
+                message=f"builder for '{culprit}' failed", drv_path=culprit, log_tail=[]
+            )
+        full_log = nix.read_log(culprit, self.cfg.nix_opts, self.cfg.env)
+        tail = full_log[-LOG_TAIL_LINES:] if full_log else build.parser.log_tail(culprit)
+        info = info.model_copy(update={"log_tail": tail})
+        if culprit != drv:
+            info = info.model_copy(update={"message": f"dependency failed: {info.message}"})
+        return info
+
+    def _stored_state(self, drv: str) -> DerivationState | None:
+        lines = nix.read_log(drv, self.cfg.nix_opts, self.cfg.env)
+        if not lines:
+            return None
+        state = DerivationState(drv, deque(maxlen=DEFAULT_TAIL_LINES))
+        clock = time.monotonic
+        for line in lines:
+            clean = cut(strip_ansi(line))
+            state.tail.append(clean)
+            driverlog.apply(state, clean, clock)
+        return state
+
+    def _make(
+        self,
+        r: _CheckRun,
+        status: Status,
+        state: DerivationState | None,
+        *,
+        failure: FailureInfo | None = None,
+        artifacts: list[str] | None = None,
+        findings: list[Finding] | None = None,
+    ) -> CheckResult:
+        build = self.build
+        phases = PhaseTimes(evaluate=r.evaluate)
+        if build is not None and r.drv is not None:
+            built_now = build.parser.derivation(r.drv) is not None
+            started = build.started if built_now or status is not Status.PASSED else None
+            phases = collect.phase_times(state, r.evaluate, started, build.ended)
+        if failure is not None and findings is None:
+            findings = parse_findings("\n".join(failure.log_tail))
+        total = sum(t for t in (phases.evaluate, phases.build) if t is not None)
+        return CheckResult(
+            name=r.check.name,
+            attr=r.attr,
+            status=status,
+            duration=total if (phases.evaluate is not None or phases.build is not None) else None,
+            phases=phases,
+            subtests=collect.subtest_results(state, status),
+            findings=findings or [],
+            failure=failure,
+            artifacts=artifacts or [],
+        )
+
+
+_ENDINGS = {
+    Status.TIMED_OUT: "timed out before the check finished",
+    Status.INTERRUPTED: "interrupted before the check finished",
+}
+
+
+def _eval_failure(parser: LogParser, done: Completed) -> FailureInfo:
+    errors = [e for e in parser.eval_errors if not e.message.startswith("(use '--show-trace'")]
+    if errors:
+        e = errors[0]
+        return FailureInfo(
+            message=f"evaluation failed: {e.message}",
+            eval_error=EvalErrorInfo(message=e.message, file=e.file, line=e.line, column=e.column),
+            log_tail=e.detail.splitlines(),
+        )
+    tail = [nix.strip_ansi(line) for line in done.stderr_tail]
+    return FailureInfo(
+        message=f"evaluation failed (nix exit code {done.returncode})",
+        eval_error=EvalErrorInfo(message="\n".join(tail[-5:]) or "unknown error"),
+        log_tail=tail,
+    )
+
+
+def _findings(outputs: list[str]) -> list[Finding]:
+    """Findings written into a check's output file (the quick tier's report)."""
+    found: list[Finding] = []
+    for out in outputs:
+        path = Path(out)
+        if path.is_file() and path.stat().st_size <= MAX_FINDINGS_BYTES:
+            found.extend(parse_findings(path.read_text(errors="replace")))
+    return found
+
+
+def output_text(report_check: CheckResult) -> str | None:
+    """The text of a check's single output file, if it is one (for printing summaries)."""
+    for out in report_check.artifacts:
+        path = Path(out)
+        if path.is_file() and path.stat().st_size <= MAX_FINDINGS_BYTES:
+            return path.read_text(errors="replace")
+    return None
+
+
+def budget(checks: list[Check], override: float | None) -> float:
+    """Seconds for the whole run: --timeout, else the checks' timeoutSeconds added up."""
+    return override if override is not None else float(sum(c.timeoutSeconds for c in checks))
