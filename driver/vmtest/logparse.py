@@ -227,9 +227,11 @@ class LogParser:
     def _on_result(self, obj: dict[str, Any]) -> list[Event]:
         rtype = obj.get("type")
         fields = obj.get("fields") or []
-        act_type, drv = self._acts.get(_int(obj.get("id"))) or (0, None)
+        ident = obj.get("id")
+        act_type, drv = (self._acts.get(ident) if type(ident) is int else None) or (0, None)
         if rtype in (RES_BUILD_LOG_LINE, RES_POST_BUILD_LOG_LINE) and fields:
-            return self._on_log_line(drv, str(fields[0]))
+            line = fields[0]
+            return self._on_log_line(drv, line if type(line) is str else str(line))
         if rtype == RES_PROGRESS and len(fields) >= 4:
             return self._on_progress(act_type, [_int(f) for f in fields[:4]])
         if rtype == RES_SET_EXPECTED and len(fields) >= 2:
@@ -253,14 +255,16 @@ class LogParser:
         return [ProgressChanged(Progress(**vars(p)))]
 
     def _on_log_line(self, drv: str | None, raw: str) -> list[Event]:
-        line = cut(strip_ansi(raw))
+        line = strip_ansi(raw) if "\x1b" in raw or "\r" in raw else raw
+        if len(line) > MAX_LINE_CHARS:
+            line = cut(line)
         if drv is None:
             return [NixMessage(3, line)]
         state = self._state(drv)
         state.tail.append(line)
-        events: list[Event] = [LogLine(drv, line)]
-        events.extend(driverlog.apply(state, line, self.clock))
-        return events
+        if driverlog.maybe_driver_line(line):
+            return [LogLine(drv, line), *driverlog.apply(state, line, self.clock)]
+        return [LogLine(drv, line)]
 
     def _on_msg(self, obj: dict[str, Any]) -> list[Event]:
         level = _int(obj.get("level"))
