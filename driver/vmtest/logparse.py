@@ -285,7 +285,7 @@ class LogParser:
             self._failures.append(failure)
             self._state(failed.drv_path).failure = failure
             return [BuildFailed(failure)]
-        if nixmsg.is_build_summary(text):
+        if nixmsg.is_build_summary(text) or nixmsg.is_operational(text):
             return [NixMessage(0, cut(text))]
         pos = pos or nixmsg.error_position(text)
         error = EvalError(

@@ -237,6 +237,33 @@ def test_newer_cannot_build_wording() -> None:
     assert (failure.drv_path, failure.exit_code) == (drv, 1)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "error: Cannot build '/nix/store/x-ci.drv'.\\n       Reason: 1 dependency failed.",
+        "error: 2 dependencies of derivation '/nix/store/x-ci.drv' failed to build",
+        "error: build of '/nix/store/x-ci.drv^*' failed",
+        "error: interrupted by the user",
+    ],
+)
+def test_summaries_and_interrupts_are_neither_failures_nor_eval_errors(text: str) -> None:
+    parser = LogParser()
+    events = parser.feed('@nix {"action":"msg","level":0,"msg":"' + text + '"}')
+    assert parser.failures == [] and parser.eval_errors == []
+    assert [type(e) for e in events] == [NixMessage]
+
+
+def test_newer_wording_behind_build_of_prefix() -> None:
+    drv = "/nix/store/" + "b" * 32 + "-x.drv"
+    parser = LogParser()
+    msg = f"error: build of '{drv}^*' failed: Cannot build '{drv}'.\\n  Reason: builder failed"
+    parser.feed(
+        '@nix {"action":"msg","level":0,"msg":"' + msg + ' due to signal 15 (Terminated)."}'
+    )
+    [failure] = parser.failures
+    assert (failure.drv_path, failure.exit_code, failure.signal) == (drv, None, 15)
+
+
 def test_lazy_tree_position_in_text_and_parent_field() -> None:
     parser = LogParser()
     text = (
