@@ -170,7 +170,7 @@ def test_junit_suites_failures_first_with_counts() -> None:
     ]
     assert root.get("tests") == "6"
     for suite in suites:  # Ant/Jenkins schema order: properties, then the test cases
-        assert [child.tag for child in suite][0] == "properties"
+        assert next(child.tag for child in suite) == "properties"
         assert suite.find("properties/property[@name='attr']") is not None
     assert (root.get("failures"), root.get("errors"), root.get("skipped")) == ("1", "2", "1")
 
