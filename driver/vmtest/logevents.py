@@ -20,7 +20,9 @@ _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 
 def strip_ansi(text: str) -> str:
     """Remove ANSI escape sequences (colours, cursor moves) and carriage returns."""
-    return _ANSI_RE.sub("", text).replace("\r", "")
+    if "\x1b" in text:
+        text = _ANSI_RE.sub("", text)
+    return text.replace("\r", "") if "\r" in text else text
 
 
 def cut(text: str, limit: int = MAX_LINE_CHARS) -> str:
@@ -118,40 +120,41 @@ class DerivationState:
 
 
 # ---------------------------------------------------------------------- events
+# Plain slotted dataclasses (not frozen): one is made per log line, so creation is hot.
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class BuildStarted:
     drv_path: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class BuildStopped:
     drv_path: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LogLine:
     drv_path: str
     line: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ProgressChanged:
     progress: Progress
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class BuildFailed:
     failure: BuildFailure
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EvalFailed:
     error: EvalError
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class NixMessage:
     """Any other message Nix printed (level 0 error .. 7 vomit)."""
 
@@ -159,13 +162,13 @@ class NixMessage:
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SubtestStarted:
     drv_path: str
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SubtestFinished:
     drv_path: str
     name: str
@@ -174,20 +177,20 @@ class SubtestFinished:
     message: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class VmStarting:
     drv_path: str
     machine: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class VmBooted:
     drv_path: str
     machine: str
     duration: float | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ScriptStarted:
     drv_path: str
 

@@ -84,6 +84,8 @@ __all__ = [
     "strip_ansi",
 ]
 
+_DECODER = json.JSONDecoder()
+
 # Activity types (Nix logging.hh).
 ACT_COPY_PATHS = 103
 ACT_BUILDS = 104
@@ -164,24 +166,25 @@ class LogParser:
         self.lines_seen += 1
         line = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         line = line.rstrip("\r\n")
-        if not line.startswith("@nix "):
+        if not line.startswith("@nix {"):
             return self._plain(line)
         try:
-            obj = json.loads(line[5:])
+            obj, _ = _DECODER.raw_decode(line, 5)
         except ValueError:
             return self._plain(line)
-        if not isinstance(obj, dict):
-            return self._plain(line)
-        events = self._flush_plain_error()
         action = obj.get("action")
         if action == "result":
-            events.extend(self._on_result(obj))
+            events = self._on_result(obj)
         elif action == "start":
-            events.extend(self._on_start(obj))
+            events = self._on_start(obj)
         elif action == "stop":
-            events.extend(self._on_stop(obj))
+            events = self._on_stop(obj)
         elif action == "msg":
-            events.extend(self._on_msg(obj))
+            events = self._on_msg(obj)
+        else:
+            events = []
+        if self._plain_error:  # a plain-text error block ended before this line
+            return [*self._flush_plain_error(), *events]
         return events
 
     def close(self) -> list[Event]:
@@ -224,9 +227,11 @@ class LogParser:
     def _on_result(self, obj: dict[str, Any]) -> list[Event]:
         rtype = obj.get("type")
         fields = obj.get("fields") or []
-        act_type, drv = self._acts.get(_int(obj.get("id")), (0, None))
+        ident = obj.get("id")
+        act_type, drv = (self._acts.get(ident) if type(ident) is int else None) or (0, None)
         if rtype in (RES_BUILD_LOG_LINE, RES_POST_BUILD_LOG_LINE) and fields:
-            return self._on_log_line(drv, str(fields[0]))
+            line = fields[0]
+            return self._on_log_line(drv, line if type(line) is str else str(line))
         if rtype == RES_PROGRESS and len(fields) >= 4:
             return self._on_progress(act_type, [_int(f) for f in fields[:4]])
         if rtype == RES_SET_EXPECTED and len(fields) >= 2:
@@ -250,25 +255,26 @@ class LogParser:
         return [ProgressChanged(Progress(**vars(p)))]
 
     def _on_log_line(self, drv: str | None, raw: str) -> list[Event]:
-        line = cut(strip_ansi(raw))
+        line = strip_ansi(raw) if "\x1b" in raw or "\r" in raw else raw
+        if len(line) > MAX_LINE_CHARS:
+            line = cut(line)
         if drv is None:
             return [NixMessage(3, line)]
         state = self._state(drv)
         state.tail.append(line)
-        events: list[Event] = [LogLine(drv, line)]
-        events.extend(driverlog.apply(state, line, self.clock))
-        return events
+        if driverlog.maybe_driver_line(line):
+            return [LogLine(drv, line), *driverlog.apply(state, line, self.clock)]
+        return [LogLine(drv, line)]
 
     def _on_msg(self, obj: dict[str, Any]) -> list[Event]:
         level = _int(obj.get("level"))
         text = strip_ansi(str(obj.get("msg") or ""))
         if level != 0:
             return [NixMessage(level, cut(text))]
+        if not text.lstrip().startswith("error:"):  # e.g. "(use '--show-trace' ...)"
+            return [NixMessage(level, cut(text))]
         raw = obj.get("raw_msg")
-        pos = None
-        if isinstance(obj.get("line"), int) and isinstance(obj.get("file"), str):
-            pos = nixmsg.Position(obj["file"], obj["line"], _int(obj.get("column")))
-        return self._on_error(text, strip_ansi(raw) if isinstance(raw, str) else None, pos)
+        return self._on_error(text, strip_ansi(raw) if isinstance(raw, str) else None, _pos(obj))
 
     def _on_error(self, text: str, raw: str | None, pos: nixmsg.Position | None) -> list[Event]:
         failed = nixmsg.builder_failure(text)
@@ -279,7 +285,7 @@ class LogParser:
             self._failures.append(failure)
             self._state(failed.drv_path).failure = failure
             return [BuildFailed(failure)]
-        if nixmsg.is_build_summary(text):
+        if nixmsg.is_build_summary(text) or nixmsg.is_operational(text):
             return [NixMessage(0, cut(text))]
         pos = pos or nixmsg.error_position(text)
         error = EvalError(
@@ -336,3 +342,15 @@ class LogParser:
 
 def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _pos(obj: dict[str, Any]) -> nixmsg.Position | None:
+    """The error's own position, else the innermost trace entry with one (`--show-trace`)."""
+    trace = obj.get("trace")
+    candidates = [obj] + (
+        [t for t in trace if isinstance(t, dict)] if isinstance(trace, list) else []
+    )
+    for c in candidates:
+        if isinstance(c.get("line"), int) and isinstance(c.get("file"), str):
+            return nixmsg.Position(c["file"], c["line"], _int(c.get("column")))
+    return None

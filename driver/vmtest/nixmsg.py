@@ -1,10 +1,12 @@
 """Classify Nix error messages (ANSI already stripped): build failure, build summary, other.
 
 Wordings: "builder for '<drv>' failed with exit code N" (Nix 2.8, recorded in
-tests/driver/fixtures/logs/, and 2.26); "Cannot build '<drv>'. Reason: builder
-failed with exit code N." (newer Nix); "... failed due to signal N (Killed)";
+tests/driver/fixtures/logs/, and 2.26); "Cannot build '<drv>'.\n Reason: builder
+failed with exit code N." (newer Nix, as seen in public build logs, possibly
+behind "build of '<drv>^*' failed: "); "... failed due to signal N (Killed)";
 summaries that only repeat a failure: "N dependencies of derivation '<drv>'
-failed to build", "build of '<drv>' failed", "Cannot build ... N dependencies".
+failed to build", "build of '<drv>' failed", "Cannot build '<drv>'.\n Reason: N
+dependency failed.".
 Error positions: "at /nix/store/<hash>-source/flake.nix:5:31:" (2.8) or, with
 newer Nix, "at «github:o/r/rev»/flake.nix:5:31:"; the JSON `msg` record also
 carries `file`/`line`/`column` when the error has a position.
@@ -30,6 +32,8 @@ _SUMMARY = re.compile(
     r"|build of '[^']*' failed|^error: Cannot build '[^']*'\.\s*Reason: \d+ dependenc",
     re.MULTILINE,
 )
+# Errors about running Nix rather than about the flake (Ctrl-C, no builders).
+_OPERATIONAL = re.compile(r"interrupted by the user|unable to start any build")
 _POSITION = re.compile(r"^\s*at (?P<file>\S.*?):(?P<line>\d+):(?P<col>\d+):?\s*$", re.MULTILINE)
 _ERROR_LINE = re.compile(r"^\s*error:", re.MULTILINE)
 
@@ -61,6 +65,11 @@ def builder_failure(text: str) -> BuilderFailure | None:
 def is_build_summary(text: str) -> bool:
     """True for an error that only summarises failed builds reported elsewhere."""
     return _SUMMARY.search(text) is not None
+
+
+def is_operational(text: str) -> bool:
+    """True for errors about running Nix itself (interrupted, no way to build)."""
+    return _OPERATIONAL.search(text) is not None
 
 
 def error_position(text: str) -> Position | None:

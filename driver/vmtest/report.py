@@ -103,6 +103,8 @@ def render_junit(report: RunReport, tail_lines: int = DEFAULT_TAIL_LINES) -> str
 def _junit_suite(check: CheckResult, tail_lines: int) -> ET.Element:
     cases = _junit_cases(check)
     suite = ET.Element("testsuite", name=clean_text(check.name), time=_secs(check.duration))
+    # <properties> comes before the test cases in the Ant/Jenkins JUnit schema.
+    ET.SubElement(ET.SubElement(suite, "properties"), "property", name="attr", value=check.attr)
     counts = {"failure": 0, "error": 0, "skipped": 0}
     for case_name, status, duration, message in cases:
         case = ET.SubElement(
@@ -121,9 +123,6 @@ def _junit_suite(check: CheckResult, tail_lines: int) -> ET.Element:
     suite.set("failures", str(counts["failure"]))
     suite.set("errors", str(counts["error"]))
     suite.set("skipped", str(counts["skipped"]))
-    ET.SubElement(suite, "properties").extend(
-        [ET.Element("property", name="attr", value=clean_text(check.attr))]
-    )
     return suite
 
 
