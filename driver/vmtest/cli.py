@@ -149,8 +149,8 @@ def _run(
 
     started = time.monotonic()
     output.ensure_writable([p for p in (junit, report_path) if p is not None])
-    version = nix.version()
-    system_ = _system(system, nix_opts)
+    version, current = nix.info(nix_opts)
+    system_ = system or current
     manifest = _load(flake, system_, nix_opts)
     checks = runner.select(manifest, system_, names(manifest))
     doctor.require_kvm(checks, allow_tcg)

@@ -184,6 +184,12 @@ def current_system_argv(opts: NixOptions) -> list[str]:
     ]
 
 
+def info_argv(opts: NixOptions) -> list[str]:
+    """Version and current system in one process; nix-instantiate works with flakes off."""
+    expr = "{ version = builtins.nixVersion; system = builtins.currentSystem; }"
+    return ["nix-instantiate", *opts.argv(), "--eval", "--strict", "--json", "--expr", expr]
+
+
 # ---------------------------------------------------------------- calls
 
 
@@ -195,6 +201,13 @@ def version(env: Env = None) -> NixVersion:
     if done.returncode != 0:
         raise NixCommandFailed(done.argv, done.returncode, done.stderr_tail)
     return NixVersion.parse(done.stdout)
+
+
+def info(opts: NixOptions, env: Env = None) -> tuple[NixVersion, str]:
+    """(language version, current system) of the nix on PATH, from one cheap call."""
+    done = _checked(info_argv(opts), env, timeout=60)
+    data = json.loads(done.stdout)
+    return NixVersion.parse(str(data["version"])), str(data["system"])
 
 
 def current_system(opts: NixOptions, env: Env = None) -> str:

@@ -18,6 +18,7 @@ import selectors
 import shlex
 import signal
 import subprocess
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -33,6 +34,9 @@ LineHandler = Callable[[str], object]
 KILL_GRACE_SECONDS = 5.0
 #: Lines of stderr kept in memory for error messages.
 STDERR_TAIL_LINES = 200
+
+_live: set[subprocess.Popen[bytes]] = set()
+_live_lock = threading.Lock()
 
 
 class TimedOut(VmtestError):
@@ -85,9 +89,9 @@ def run(
             env=dict(env) if env is not None else None,
         )
     except FileNotFoundError as exc:
-        raise EnvironmentNotReady(
-            f"{argv[0]} not found on PATH", hint=_install_hint(argv[0])
-        ) from exc
+        raise EnvironmentNotReady(_not_found(argv[0]), hint=_install_hint(argv[0])) from exc
+    with _live_lock:
+        _live.add(proc)
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
 
     def handle(line: str) -> None:
@@ -104,6 +108,9 @@ def run(
     except BaseException:
         stop_group(proc)
         raise
+    finally:
+        with _live_lock:
+            _live.discard(proc)
     returncode = proc.wait()
     seconds = time.monotonic() - started
     log.debug("exit %d after %.3f s: %s", returncode, seconds, argv[0])
@@ -139,6 +146,14 @@ def _pump(
     return b"".join(out_chunks).decode(errors="replace"), True
 
 
+def stop_all() -> None:
+    """Stop every child still running (children of worker threads, after Ctrl-C)."""
+    with _live_lock:
+        running = list(_live)
+    for proc in running:
+        stop_group(proc)
+
+
 def stop_group(proc: subprocess.Popen[bytes], grace: float = KILL_GRACE_SECONDS) -> None:
     """SIGTERM the child's process group, then SIGKILL it if still alive after `grace`."""
     if proc.poll() is None:
@@ -159,6 +174,12 @@ def stop_group(proc: subprocess.Popen[bytes], grace: float = KILL_GRACE_SECONDS)
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
+
+
+def _not_found(program: str) -> str:
+    if program.startswith("nix"):
+        return f"nix is not installed or not on PATH ({program} not found)"
+    return f"{program} not found on PATH"
 
 
 def _install_hint(program: str) -> str:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from vmtest import __version__, collect, driverlog, nix
+from vmtest import __version__, collect, driverlog, nix, process
 from vmtest.errors import BadInput
 from vmtest.findings import parse_findings
 from vmtest.logevents import DEFAULT_TAIL_LINES, DerivationState, cut, strip_ansi
@@ -55,10 +56,20 @@ def load_manifest(
     flake: str, system: str, opts: nix.NixOptions, env: Mapping[str, str] | None
 ) -> Manifest:
     """`nix eval --json <flake>#vmtestManifest`, validated, and checked against the flake."""
-    _, done = nix.eval_json(flake, "vmtestManifest", opts, env=env)
-    manifest = parse_manifest(done.stdout, source=f"{flake}#vmtestManifest")
-    if manifest.for_system(system):
-        check_defined(manifest, system, nix.check_names(flake, system, opts, env))
+    # The two evaluations are independent: run them side by side (each is a nix start-up).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        names = pool.submit(nix.check_names, flake, system, opts, env)
+        try:
+            _, done = nix.eval_json(flake, "vmtestManifest", opts, env=env)
+            manifest = parse_manifest(done.stdout, source=f"{flake}#vmtestManifest")
+            if not manifest.for_system(system):
+                return manifest
+            defined = names.result()
+        except BaseException:
+            names.cancel()
+            process.stop_all()
+            raise
+    check_defined(manifest, system, defined)
     return manifest
 
 
@@ -204,7 +215,7 @@ class Runner:
         status = self._status(r.drv, build, state, ending)
         if status is Status.PASSED:
             outputs = build.outputs.get(r.drv) or self._valid_outputs(r.drv)
-            if state is None:  # already built earlier: read what its stored log says
+            if state is None and r.check.subtests:  # built before: its stored log has them
                 state = self._stored_state(r.drv)
             return self._make(r, status, state, artifacts=outputs, findings=_findings(outputs))
         failure = None

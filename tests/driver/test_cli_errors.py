@@ -23,7 +23,7 @@ def test_no_nix_on_path(flake: Path, nix_env: dict[str, str], tmp_path: Path) ->
     empty.mkdir()
     res = run_vmtest(["quick", "--flake", ref(flake)], {**nix_env, "PATH": str(empty)})
     assert res.returncode == 3, res.output
-    assert res.stderr.startswith("error: nix not found on PATH")
+    assert res.stderr.startswith("error: nix is not installed or not on PATH")
     assert "hint: install Nix" in res.stderr
     assert_clean_error(res.output)
 

@@ -95,7 +95,7 @@ def test_missing_program_is_environment_error() -> None:
     with pytest.raises(EnvironmentNotReady) as info:
         run(["nix-definitely-not-here", "--version"])
     assert info.value.exit_code == 3
-    assert "not found on PATH" in info.value.message
+    assert "nix is not installed or not on PATH" in info.value.message
 
 
 def test_env_is_passed_not_inherited() -> None:
