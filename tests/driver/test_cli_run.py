@@ -204,3 +204,19 @@ def _eventually_empty(marker: str, within: float = 10) -> list[str]:
     while (left := processes_with(marker)) and time.monotonic() < deadline:
         time.sleep(0.1)
     return left
+
+
+def test_nix_options_are_passed_through(flake: Path, nix_env: dict[str, str]) -> None:
+    args = ["run", "passing", "--flake", ref(flake), "--builders", "", "--option", "cores=1"]
+    res = run_vmtest(["--debug", *args], nix_env)
+    assert res.returncode == 0, res.output
+    builds = [line for line in res.stderr.splitlines() if line.startswith("debug: + nix build")]
+    assert len(builds) == 1 and "--builders '' --option cores 1" in builds[0]
+
+
+def test_check_of_another_system(flake: Path, nix_env: dict[str, str]) -> None:
+    res = run_vmtest(
+        ["run", "passing", "--system", "riscv64-linux", "--flake", ref(flake)], nix_env
+    )
+    assert res.returncode == 2, res.output
+    assert "error: check 'passing' is not defined for riscv64-linux" in res.stderr
