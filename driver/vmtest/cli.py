@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -24,7 +24,7 @@ from vmtest.errors import BadInput, ExitCode, VmtestError
 
 if TYPE_CHECKING:
     from vmtest.manifest import Manifest
-    from vmtest.nix import NixOptions
+    from vmtest.nixargv import NixOptions
     from vmtest.results import RunReport
 
 app = typer.Typer(
@@ -86,7 +86,7 @@ def _main(
 
 
 @contextmanager
-def _errors() -> Iterator[None]:
+def handled_errors() -> Iterator[None]:
     """Map expected errors to one line and their exit code."""
     try:
         yield
@@ -104,8 +104,8 @@ def _errors() -> Iterator[None]:
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 
-def _nix_options(builders: str | None, store: str | None, option: list[str] | None) -> NixOptions:
-    from vmtest.nix import NixOptions
+def nix_options(builders: str | None, store: str | None, option: list[str] | None) -> NixOptions:
+    from vmtest.nixargv import NixOptions
 
     pairs: list[tuple[str, str]] = []
     for item in option or []:
@@ -116,14 +116,14 @@ def _nix_options(builders: str | None, store: str | None, option: list[str] | No
     return NixOptions(builders=builders, store=store, options=tuple(pairs))
 
 
-def _system(system: str | None, opts: NixOptions) -> str:
+def system_of(system: str | None, opts: NixOptions) -> str:
     from vmtest import nix
 
-    return system or nix.current_system(opts)
+    return system or nix.info(opts)[1]
 
 
-def _load(flake: str, system: str, opts: NixOptions) -> Manifest:
-    from vmtest.runner import load_manifest
+def load_manifest(flake: str, system: str, opts: NixOptions) -> Manifest:
+    from vmtest.selection import load_manifest
 
     return load_manifest(flake, system, opts, None)
 
@@ -144,17 +144,17 @@ def _run(
 ) -> None:
     import time
 
-    from vmtest import doctor, nix, output, runner
+    from vmtest import doctor, nix, output, runner, selection
     from vmtest.progress import make_display
 
     started = time.monotonic()
     output.ensure_writable([p for p in (junit, report_path) if p is not None])
     version, current = nix.info(nix_opts)
     system_ = system or current
-    manifest = _load(flake, system_, nix_opts)
-    checks = runner.select(manifest, system_, names(manifest))
+    manifest = load_manifest(flake, system_, nix_opts)
+    checks = selection.select(manifest, system_, names(manifest))
     doctor.require_kvm(checks, allow_tcg)
-    deadline = started + runner.budget(checks, timeout)
+    deadline = started + selection.budget(checks, timeout)
     cfg = runner.RunConfig(flake, system_, version, nix_opts)
     report: RunReport = runner.Runner(cfg, make_display(), deadline).run(checks)
     output.publish(report, json_out=json_out, junit=junit, report_path=report_path)
@@ -176,8 +176,8 @@ def quick(
     """Quick tier: evaluate the VM configuration and list the findings (no VM)."""
     from vmtest.manifest import QUICK_CHECK
 
-    with _errors():
-        opts = _nix_options(builders, store, option)
+    with handled_errors():
+        opts = nix_options(builders, store, option)
         _run(lambda _: [QUICK_CHECK], flake, system, timeout, json_out, junit, report, opts, False)
 
 
@@ -197,8 +197,8 @@ def full(
     """Full tier: build, boot under KVM and test the VM (vm-test-suite)."""
     from vmtest.manifest import FULL_CHECK
 
-    with _errors():
-        opts = _nix_options(builders, store, option)
+    with handled_errors():
+        opts = nix_options(builders, store, option)
         _run(
             lambda _: [FULL_CHECK], flake, system, timeout, json_out, junit, report, opts, allow_tcg
         )
@@ -219,132 +219,17 @@ def run_checks(
     allow_tcg: AllowTcg = False,
 ) -> None:
     """Run any checks by name."""
-    with _errors():
-        opts = _nix_options(builders, store, option)
+    with handled_errors():
+        opts = nix_options(builders, store, option)
         _run(lambda _: checks, flake, system, timeout, json_out, junit, report, opts, allow_tcg)
-
-
-# ----------------------------------------------------------------- information
-
-
-@app.command("list")
-def list_checks(
-    flake: Flake = ".",
-    system: SystemOpt = None,
-    json_out: JsonOut = False,
-    builders: Builders = None,
-    store: Store = None,
-    option: NixOption = None,
-) -> None:
-    """List the checks of the flake's manifest."""
-    from vmtest import output
-
-    with _errors():
-        opts = _nix_options(builders, store, option)
-        system_ = _system(system, opts)
-        output.print_checks(_load(flake, system_, opts), system_, json_out)
-
-
-@app.command()
-def doctor(json_out: JsonOut = False) -> None:
-    """Is this machine ready for the quick and the full tier?"""
-    from vmtest import doctor as doc
-    from vmtest import output
-
-    with _errors():
-        items = doc.diagnose()
-        output.print_doctor(items, json_out)
-        if doc.full_tier_blockers(items):
-            raise typer.Exit(int(ExitCode.ENVIRONMENT))
-
-
-@manifest_app.command("show")
-def manifest_show(
-    flake: Flake = ".",
-    system: SystemOpt = None,
-    builders: Builders = None,
-    store: Store = None,
-    option: NixOption = None,
-) -> None:
-    """Print the validated manifest as JSON."""
-    with _errors():
-        opts = _nix_options(builders, store, option)
-        manifest = _load(flake, _system(system, opts), opts)
-        typer.echo(manifest.model_dump_json(indent=2))
-
-
-@manifest_app.command("validate")
-def manifest_validate(
-    flake: Flake = ".",
-    system: SystemOpt = None,
-    builders: Builders = None,
-    store: Store = None,
-    option: NixOption = None,
-) -> None:
-    """Validate the manifest against its schema and the flake's checks."""
-    with _errors():
-        opts = _nix_options(builders, store, option)
-        system_ = _system(system, opts)
-        manifest = _load(flake, system_, opts)
-        n = len(manifest.for_system(system_))
-        typer.echo(f"manifest OK: {len(manifest.checks)} checks, {n} defined for {system_}")
-
-
-@manifest_app.command("schema")
-def manifest_schema() -> None:
-    """Print the manifest's JSON Schema (generated from the model)."""
-    import json
-
-    from vmtest.manifest import schema
-
-    typer.echo(json.dumps(schema(), indent=2, sort_keys=True))
-
-
-# ----------------------------------------------------------------- tools
-
-
-@app.command("lint-scripts")
-def lint_scripts(
-    project: Annotated[
-        Path, typer.Option("--project", help="Project root (has tests/e2e/scripts).")
-    ] = Path(),
-) -> None:
-    """Type-check and lint the VM test scripts against the driver model."""
-    import importlib
-
-    with _errors():
-        try:  # helper B's module; imported lazily so the rest works without it
-            module = importlib.import_module("vmtest.scriptlint")
-        except ImportError as exc:
-            raise VmtestError("vmtest.scriptlint is not installed in this build") from exc
-        lint: Callable[[Path], list[Any]] = module.lint_scripts
-        problems = lint(project)
-        for p in problems:
-            where = f"{p.script}:{p.line}" if p.line is not None else f"{p.script}"
-            typer.echo(f"{where}: [{p.tool}] {p.message}")
-        if problems:
-            typer.echo(f"{len(problems)} problem(s)", err=True)
-            raise typer.Exit(int(ExitCode.CHECK_FAILED))
-        typer.echo("lint-scripts: no problems")
-
-
-@app.command("report")
-def report_cmd(
-    source: Annotated[Path, typer.Argument(help="A JSON run report (from --report).")],
-    junit: JunitPath = None,
-    markdown: Annotated[
-        Path | None, typer.Option("--markdown", help="Write Markdown here ('-': stdout).")
-    ] = None,
-) -> None:
-    """Turn a JSON run report into JUnit XML and/or Markdown (else print a summary)."""
-    from vmtest import output
-
-    with _errors():
-        output.convert_report(source, junit, markdown)
 
 
 def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+# The information commands live in their own module and register on `app` on import.
+from vmtest import cli_info  # noqa: F401
 
 
 def main() -> None:

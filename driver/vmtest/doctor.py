@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 from vmtest import nix
 from vmtest.errors import EnvironmentNotReady, VmtestError
+from vmtest.nixargv import NixVersion
 
 if TYPE_CHECKING:
     from vmtest.manifest import Check
@@ -130,7 +131,7 @@ def _nix_items(env: Mapping[str, str] | None) -> list[Item]:
     return items
 
 
-def _config(version: nix.NixVersion, env: Mapping[str, str] | None) -> dict[str, object]:
+def _config(version: NixVersion, env: Mapping[str, str] | None) -> dict[str, object]:
     """Nix settings; read even when nix-command is off, so the other items still show."""
     try:
         return nix.show_config(version, env)

@@ -7,7 +7,6 @@ hints and GitHub workflow commands under `--json` go to stderr.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Mapping
@@ -21,6 +20,9 @@ from vmtest.results import CheckResult, Finding, RunReport, Status, parse_report
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+#: Largest output file printed from (the quick tier's report is a few KiB).
+MAX_TEXT_BYTES = 1 << 20
 
 _EXIT = {
     Status.PASSED: ExitCode.PASSED,
@@ -120,7 +122,6 @@ def _print_summary(report: RunReport) -> None:
 def _print_passed_details(console: Console, check: CheckResult) -> None:
     """A passed quick check still prints its summary line and its warnings."""
     from vmtest.findings import parse_summary
-    from vmtest.runner import output_text
 
     text = output_text(check)
     summary = next(
@@ -213,5 +214,10 @@ def convert_report(source: Path, junit: Path | None, markdown: Path | None) -> N
         _print_summary(report)
 
 
-def dump_json(data: object) -> str:
-    return json.dumps(data, indent=2, sort_keys=True)
+def output_text(check: CheckResult) -> str | None:
+    """The text of a check's single output file, if it is one (for printing summaries)."""
+    for out in check.artifacts:
+        path = Path(out)
+        if path.is_file() and path.stat().st_size <= MAX_TEXT_BYTES:
+            return path.read_text(errors="replace")
+    return None

@@ -1,4 +1,4 @@
-"""Orchestration: load the manifest, evaluate, build, collect results, write reports.
+"""Orchestration: evaluate, build, feed the log parser, collect results.
 
 A run evaluates each selected check on its own (`nix eval .drvPath`: an exact
 "evaluate" phase, and an evaluation error belongs to its check only), then
@@ -13,17 +13,16 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from vmtest import __version__, collect, driverlog, nix, process
-from vmtest.errors import BadInput
+from vmtest import __version__, collect, driverlog, nix
 from vmtest.findings import parse_findings
 from vmtest.logevents import DEFAULT_TAIL_LINES, DerivationState, cut, strip_ansi
 from vmtest.logparse import LogParser
-from vmtest.manifest import Check, Manifest, check_defined, parse_manifest
+from vmtest.manifest import Check
+from vmtest.nixargv import NixOptions, NixVersion
 from vmtest.process import Completed, TimedOut
 from vmtest.progress import Display
 from vmtest.results import (
@@ -47,51 +46,9 @@ LOG_TAIL_LINES = 200
 class RunConfig:
     flake: str
     system: str
-    nix_version: nix.NixVersion
-    nix_opts: nix.NixOptions = field(default_factory=nix.NixOptions)
+    nix_version: NixVersion
+    nix_opts: NixOptions = field(default_factory=NixOptions)
     env: Mapping[str, str] | None = None
-
-
-def load_manifest(
-    flake: str, system: str, opts: nix.NixOptions, env: Mapping[str, str] | None
-) -> Manifest:
-    """`nix eval --json <flake>#vmtestManifest`, validated, and checked against the flake."""
-    # The two evaluations are independent: run them side by side (each is a nix start-up).
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        names = pool.submit(nix.check_names, flake, system, opts, env)
-        try:
-            _, done = nix.eval_json(flake, "vmtestManifest", opts, env=env)
-            manifest = parse_manifest(done.stdout, source=f"{flake}#vmtestManifest")
-            if not manifest.for_system(system):
-                return manifest
-            defined = names.result()
-        except BaseException:
-            names.cancel()
-            process.stop_all()
-            raise
-    check_defined(manifest, system, defined)
-    return manifest
-
-
-def select(manifest: Manifest, system: str, names: list[str]) -> list[Check]:
-    """The named checks, in the order given; unknown names are bad input (exit 2)."""
-    known = manifest.by_name()
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        listing = ", ".join(sorted(known)) or "(none)"
-        raise BadInput(
-            f"unknown check{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
-            hint=f"known checks: {listing} (see `vmtest list`)",
-        )
-    chosen = [known[n] for n in dict.fromkeys(names)]
-    elsewhere = [c for c in chosen if system not in c.systems]
-    if elsewhere:
-        c = elsewhere[0]
-        raise BadInput(
-            f"check {c.name!r} is not defined for {system}",
-            hint=f"it runs on {', '.join(c.systems)}; pick one with --system",
-        )
-    return chosen
 
 
 @dataclass
@@ -345,17 +302,3 @@ def _findings(outputs: list[str]) -> list[Finding]:
         if path.is_file() and path.stat().st_size <= MAX_FINDINGS_BYTES:
             found.extend(parse_findings(path.read_text(errors="replace")))
     return found
-
-
-def output_text(report_check: CheckResult) -> str | None:
-    """The text of a check's single output file, if it is one (for printing summaries)."""
-    for out in report_check.artifacts:
-        path = Path(out)
-        if path.is_file() and path.stat().st_size <= MAX_FINDINGS_BYTES:
-            return path.read_text(errors="replace")
-    return None
-
-
-def budget(checks: list[Check], override: float | None) -> float:
-    """Seconds for the whole run: --timeout, else the checks' timeoutSeconds added up."""
-    return override if override is not None else float(sum(c.timeoutSeconds for c in checks))

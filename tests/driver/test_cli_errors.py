@@ -101,7 +101,7 @@ def test_manifest_output_not_json(flake: Path, nix_env: dict[str, str], tmp_path
     env = {**nix_env, "PATH": f"{fake}{os.pathsep}{nix_env['PATH']}"}
     res = run_vmtest(["list", "--system", "x86_64-linux", "--flake", ref(flake)], env)
     assert res.returncode == 2, res.output
-    assert "did not print JSON: 'garbage{" in res.stderr
+    assert "  - not JSON (Expecting value): 'garbage{" in res.stderr
     assert_clean_error(res.output)
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 from vmtest.errors import EnvironmentNotReady
-from vmtest.nix import (
+from vmtest.nix import parse_build_json
+from vmtest.nixargv import (
     NixOptions,
     NixVersion,
     build_argv,
     drv_path_argv,
     eval_json_argv,
-    parse_build_json,
     read_log_argv,
     show_config_argv,
 )
