@@ -66,6 +66,9 @@ class NixOptions:
     store: str | None = None
     options: tuple[tuple[str, str], ...] = ()
 
+    def with_option(self, name: str, value: str) -> NixOptions:
+        return NixOptions(self.builders, self.store, (*self.options, (name, value)))
+
     def argv(self) -> list[str]:
         out: list[str] = []
         if self.builders is not None:

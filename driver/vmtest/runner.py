@@ -117,22 +117,26 @@ class Runner:
     def _evaluate(self, r: _CheckRun) -> None:
         self.display.phase(f"evaluating {r.attr}")
         parser = LogParser()
-        done = nix.instantiate(
-            self.cfg.flake,
-            r.attr,
-            self.cfg.nix_opts,
-            on_line=parser.feed,
-            timeout=self.remaining(),
-            env=self.cfg.env,
-        )
+        done = self._instantiate(r.attr, parser, self.cfg.nix_opts)
+        drv = done.stdout.strip()
+        if done.returncode == 0 and self.cfg.nix_opts.store is None and not Path(drv).exists():
+            # A drvPath answered from Nix's evaluation cache after its .drv was garbage
+            # collected: evaluate once more without the cache so the .drv is written again.
+            no_cache = self.cfg.nix_opts.with_option("eval-cache", "false")
+            done = self._instantiate(r.attr, parser, no_cache)
+            drv = done.stdout.strip()
         parser.close()
         r.evaluate = done.seconds
-        drv = done.stdout.strip()
         if done.returncode == 0 and drv.endswith(".drv"):
             r.drv = drv
             return
         r.eval_failure = _eval_failure(parser, done)
         self.display.phase(f"evaluation of {r.check.name} failed: {r.eval_failure.message}")
+
+    def _instantiate(self, attr: str, parser: LogParser, opts: NixOptions) -> Completed:
+        return nix.instantiate(
+            self.cfg.flake, attr, opts, parser.feed, timeout=self.remaining(), env=self.cfg.env
+        )
 
     # -- build
 
