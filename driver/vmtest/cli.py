@@ -10,9 +10,8 @@ argv of every command run. Heavy modules are imported inside the commands so
 from __future__ import annotations
 
 import logging
-import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -73,7 +72,8 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(
     debug: Annotated[
-        bool, typer.Option("--debug", help="Tracebacks and every command's argv.")
+        bool,
+        typer.Option("--debug", envvar="VMTEST_DEBUG", help="Tracebacks and every command's argv."),
     ] = False,
     version: Annotated[
         bool,
@@ -132,7 +132,7 @@ def load_manifest(flake: str, system: str, opts: NixOptions) -> Manifest:
 
 
 def _run(
-    names: Callable[[Manifest], list[str]],
+    names: list[str],
     flake: str,
     system: str | None,
     timeout: float | None,
@@ -152,7 +152,7 @@ def _run(
     version, current = nix.info(nix_opts)
     system_ = system or current
     manifest = load_manifest(flake, system_, nix_opts)
-    checks = selection.select(manifest, system_, names(manifest))
+    checks = selection.select(manifest, system_, names)
     doctor.require_kvm(checks, allow_tcg)
     deadline = started + selection.budget(checks, timeout)
     cfg = runner.RunConfig(flake, system_, version, nix_opts)
@@ -178,7 +178,7 @@ def quick(
 
     with handled_errors():
         opts = nix_options(builders, store, option)
-        _run(lambda _: [QUICK_CHECK], flake, system, timeout, json_out, junit, report, opts, False)
+        _run([QUICK_CHECK], flake, system, timeout, json_out, junit, report, opts, False)
 
 
 @app.command()
@@ -199,9 +199,7 @@ def full(
 
     with handled_errors():
         opts = nix_options(builders, store, option)
-        _run(
-            lambda _: [FULL_CHECK], flake, system, timeout, json_out, junit, report, opts, allow_tcg
-        )
+        _run([FULL_CHECK], flake, system, timeout, json_out, junit, report, opts, allow_tcg)
 
 
 @app.command("run")
@@ -221,7 +219,7 @@ def run_checks(
     """Run any checks by name."""
     with handled_errors():
         opts = nix_options(builders, store, option)
-        _run(lambda _: checks, flake, system, timeout, json_out, junit, report, opts, allow_tcg)
+        _run(checks, flake, system, timeout, json_out, junit, report, opts, allow_tcg)
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -241,6 +239,4 @@ def main() -> None:
     # because shells start background jobs with it ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _terminate)
-    if os.environ.get("VMTEST_DEBUG") == "1":
-        _state["debug"] = True
     app()
