@@ -103,15 +103,16 @@ def run(
     try:
         stdout, finished = _pump(proc, handle, deadline)
         if not finished:
-            stop_group(proc)
             raise TimedOut(argv, timeout or 0.0, tail)
     except BaseException:
         stop_group(proc)
+        _close_pipes(proc)
         raise
     finally:
         with _live_lock:
             _live.discard(proc)
     returncode = proc.wait()
+    _close_pipes(proc)
     seconds = time.monotonic() - started
     log.debug("exit %d after %.3f s: %s", returncode, seconds, argv[0])
     return Completed(list(argv), returncode, stdout, list(tail), seconds)
@@ -146,8 +147,16 @@ def _pump(
     return b"".join(out_chunks).decode(errors="replace"), True
 
 
+def live_count() -> int:
+    """How many children are running right now (all threads)."""
+    with _live_lock:
+        return len(_live)
+
+
 def stop_all() -> None:
-    """Stop every child still running (children of worker threads, after Ctrl-C)."""
+    """Stop every child still running (children of worker threads, after Ctrl-C).
+
+    Signals only: each owning thread then reads EOF and finishes on its own."""
     with _live_lock:
         running = list(_live)
     for proc in running:
@@ -166,6 +175,11 @@ def stop_group(proc: subprocess.Popen[bytes], grace: float = KILL_GRACE_SECONDS)
     _signal_group(proc.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=grace)
+
+
+def _close_pipes(proc: subprocess.Popen[bytes]) -> None:
+    # Only the thread that reads the pipes may close them: closing a descriptor that
+    # another thread is polling would leave that thread waiting for an EOF that never comes.
     for pipe in (proc.stdout, proc.stderr):
         if pipe is not None:
             pipe.close()

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from vmtest import __version__, collect, driverlog, nix
-from vmtest.findings import parse_findings
+from vmtest.findings import parse_findings, parse_summary
 from vmtest.logevents import DEFAULT_TAIL_LINES, DerivationState, cut, strip_ansi
 from vmtest.logparse import LogParser
 from vmtest.manifest import Check
@@ -33,6 +33,7 @@ from vmtest.results import (
     PhaseTimes,
     RunReport,
     Status,
+    SubtestResult,
     overall_status,
 )
 
@@ -176,7 +177,7 @@ class Runner:
         status = self._status(r.drv, build, state, ending)
         if status is Status.PASSED:
             outputs = build.outputs.get(r.drv) or self._valid_outputs(r.drv)
-            if state is None and r.check.subtests:  # built before: its stored log has them
+            if state is None and r.check.tier == "full":  # built before: see its stored log
                 state = self._stored_state(r.drv)
             return self._make(r, status, state, artifacts=outputs, findings=_findings(outputs))
         failure = None
@@ -255,20 +256,26 @@ class Runner:
     ) -> CheckResult:
         build = self.build
         phases = PhaseTimes(evaluate=r.evaluate)
+        total = r.evaluate
         if build is not None and r.drv is not None:
             built_now = build.parser.derivation(r.drv) is not None
             started = build.started if built_now or status is not Status.PASSED else None
             phases = collect.phase_times(state, r.evaluate, started, build.ended)
+            if started is not None:  # wall time: evaluation plus this check's build
+                until = (state.stopped_at if state else None) or build.ended or started
+                total = (r.evaluate or 0.0) + max(0.0, until - started)
         if failure is not None and findings is None:
             findings = parse_findings("\n".join(failure.log_tail))
-        total = sum(t for t in (phases.evaluate, phases.build) if t is not None)
+        subtests = collect.subtest_results(state, status)
+        if not subtests:
+            subtests = rule_subtests(r.check, status, findings or [], artifacts or [])
         return CheckResult(
             name=r.check.name,
             attr=r.attr,
             status=status,
-            duration=total if (phases.evaluate is not None or phases.build is not None) else None,
+            duration=total,
             phases=phases,
-            subtests=collect.subtest_results(state, status),
+            subtests=subtests,
             findings=findings or [],
             failure=failure,
             artifacts=artifacts or [],
@@ -306,3 +313,34 @@ def _findings(outputs: list[str]) -> list[Finding]:
         if path.is_file() and path.stat().st_size <= MAX_FINDINGS_BYTES:
             found.extend(parse_findings(path.read_text(errors="replace")))
     return found
+
+
+def rule_subtests(
+    check: Check, status: Status, findings: list[Finding], artifacts: list[str]
+) -> list[SubtestResult]:
+    """The quick tier's subtests are its rule ids: one fails when an error finding names it.
+
+    Only when the analysis is known to have run every rule: a pass whose report has
+    the `vm-analysis: OK` summary, or a failure that listed error findings.
+    """
+    errors: dict[str, list[str]] = {}
+    for f in findings:
+        if f.severity == "error":
+            errors.setdefault(f.id, []).append(f.message)
+    complete = (status is Status.FAILED and errors) or (
+        status is Status.PASSED and any(_has_summary(Path(a)) for a in artifacts)
+    )
+    if not complete:
+        return []
+    return [
+        SubtestResult(name=rule, status=Status.FAILED, message="; ".join(errors[rule]))
+        if rule in errors
+        else SubtestResult(name=rule, status=Status.PASSED)
+        for rule in check.subtests
+    ]
+
+
+def _has_summary(path: Path) -> bool:
+    if not path.is_file() or path.stat().st_size > MAX_FINDINGS_BYTES:
+        return False
+    return parse_summary(path.read_text(errors="replace")) is not None

@@ -47,9 +47,11 @@ def test_quick_passes_and_lists_warnings(
     assert check["phases"]["evaluate"] is not None and check["phases"]["evaluate"] > 0
     assert [f["id"] for f in check["findings"]] == ["ssh-password-auth"]
     assert check["artifacts"] and Path(check["artifacts"][0]).is_file()
+    rules = ["docker-enabled", "openssh-package", "ssh-password-auth", "sudo-wheel"]
+    assert [(s["name"], s["status"]) for s in check["subtests"]] == [(r, "passed") for r in rules]
     cases = junit_cases(junit)
-    assert ("unit-vm-analysis", "unit-vm-analysis") in cases
-    assert cases[("unit-vm-analysis", "unit-vm-analysis")].find("failure") is None
+    for rule in rules:
+        assert cases[("unit-vm-analysis", rule)].find("failure") is None
 
 
 def test_quick_failure_prints_findings(
@@ -62,8 +64,10 @@ def test_quick_failure_prints_findings(
     assert "error: Docker service not properly configured" in res.stdout
     assert "error: Missing required package: openssh" in res.stdout
     assert "option: virtualisation.docker.enable" in res.stdout
-    case = junit_cases(junit)[("unit-vm-analysis", "unit-vm-analysis")]
-    assert case.find("failure") is not None
+    cases = junit_cases(junit)
+    failed = {name for (cls, name), c in cases.items() if c.find("failure") is not None}
+    assert failed == {"docker-enabled", "openssh-package"}
+    assert cases[("unit-vm-analysis", "sudo-wheel")].find("failure") is None
 
 
 def test_quick_json_on_stdout(flake: Path, nix_env: dict[str, str]) -> None:

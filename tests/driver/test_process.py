@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from vmtest.errors import EnvironmentNotReady
-from vmtest.process import STDERR_TAIL_LINES, TimedOut, run
+from vmtest.process import STDERR_TAIL_LINES, TimedOut, live_count, run, stop_all
 
 
 def alive(pid: int) -> bool:
@@ -103,3 +103,19 @@ def test_env_is_passed_not_inherited() -> None:
         ["/bin/sh", "-c", "echo ${ONLY_HERE:-unset} ${HOME:-nohome}"], env={"ONLY_HERE": "yes"}
     )
     assert done.stdout.split() == ["yes", "nohome"]
+
+
+def test_stop_all_ends_children_of_other_threads() -> None:
+    """After Ctrl-C the main thread stops children that worker threads are reading."""
+    results: list[int] = []
+    worker = threading.Thread(
+        target=lambda: results.append(run(["sh", "-c", "sleep 300"], timeout=120).returncode)
+    )
+    worker.start()
+    deadline = time.monotonic() + 5
+    while not live_count() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stop_all()
+    worker.join(timeout=15)
+    assert not worker.is_alive()
+    assert results and results[0] != 0
