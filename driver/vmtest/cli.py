@@ -99,6 +99,9 @@ def _errors() -> Iterator[None]:
         if exc.hint:
             typer.echo(f"  hint: {exc.hint}", err=True)
         raise typer.Exit(int(exc.exit_code)) from None
+    except KeyboardInterrupt:  # outside a run (a run reports it and exits 130 itself)
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 
 def _nix_options(builders: str | None, store: str | None, option: list[str] | None) -> NixOptions:

@@ -126,15 +126,16 @@ def _describe(err: ErrorDetails, data: object) -> str:
     where = ".".join(str(p) for p in loc) or "(top level)"
     if len(loc) >= 2 and loc[0] == "checks" and isinstance(loc[1], int):
         name = _check_name(data, loc[1])
-        field = ".".join(str(p) for p in loc[2:]) or "(entry)"
-        where = f"check {name!r} (checks[{loc[1]}]): {field}" if name else where
-    msg = str(err["msg"])
+        field = ".".join(str(p) for p in loc[2:])
+        if name:
+            where = f"check {name!r} (checks[{loc[1]}])" + (f": {field}" if field else "")
+    msg = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         msg = "unknown field"
     elif err["type"] == "missing":
         msg = "missing field"
     elif err["type"] == "literal_error" and loc[-1] == "tier":
-        msg = f"tier must be 'quick' or 'full', got {err.get('input')!r}"
+        msg = f"must be 'quick' or 'full', got {err.get('input')!r}"
     return f"{where}: {msg}"
 
 
