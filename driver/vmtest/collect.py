@@ -101,3 +101,11 @@ def failure_info(
 def driver_timed_out(state: DerivationState | None) -> bool:
     """True when the NixOS test driver said its global timeout was reached."""
     return state is not None and state.driver_timed_out
+
+
+def driver_runs(parser: LogParser) -> list[DerivationState]:
+    """Derivations whose log showed the NixOS test driver at work, oldest first.
+
+    Full-tier checks here are judges over one shared driver run (a dependency), so
+    pass that run's state to `phase_times` for their boot and script phases."""
+    return [state for state in parser.derivations() if state.is_vm_test]

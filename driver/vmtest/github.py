@@ -20,6 +20,8 @@ from vmtest.results import CheckResult, RunReport, Status
 _STORE_SOURCE = re.compile(r"^/nix/store/[0-9a-z]{32}-[^/]+/(?P<rel>.+)$")
 _LAZY_SOURCE = re.compile(r"^«[^»]*»/(?P<rel>.+)$")
 _OK = (Status.PASSED, Status.SKIPPED, Status.NOT_RUN)
+# GitHub rejects a step summary larger than 1 MiB.
+STEP_SUMMARY_LIMIT = 1024 * 1024
 
 
 def escape_data(text: str) -> str:
@@ -107,6 +109,17 @@ def append_step_summary(markdown: str, env: Mapping[str, str]) -> Path | None:
     if not target:
         return None
     path = Path(target)
+    text = fit_step_summary(markdown if markdown.endswith("\n") else markdown + "\n")
     with path.open("a", encoding="utf-8") as handle:
-        handle.write(markdown if markdown.endswith("\n") else markdown + "\n")
+        handle.write(text)
     return path
+
+
+def fit_step_summary(markdown: str, limit: int = STEP_SUMMARY_LIMIT) -> str:
+    """`markdown` cut (at a line end, with a note) so it fits GitHub's per-step size limit."""
+    data = markdown.encode("utf-8")
+    if len(data) <= limit:
+        return markdown
+    note = "\n\n_(summary cut to fit GitHub's step summary size limit; see the JSON report)_\n"
+    head = data[: limit - len(note.encode())].decode("utf-8", "ignore")
+    return head[: head.rfind("\n") + 1] + note

@@ -28,10 +28,11 @@ newer Nix also words it "Cannot build '<drv>'. Reason: builder failed with exit
 code N"; a build killed by a signal says "failed due to signal N".
 
 The NixOS test driver (nixpkgs `nixos/lib/test-driver/src/test_driver/`
-logger.py, driver.py, machine.py; read at stored revisions 0348869915cd
-(logger.py), 003d58163f46 (driver.py) and 0e66f3e0982d (machine.py), the
-layout of nixos-26.05 02e08985a27c) writes to stderr, which Nix turns into build
-log lines. `TerminalLogger.nested(msg)` prints `msg` (bright green) and, only if
+logger.py, driver.py, machine.py; the pinned nixos-26.05 02e08985a27c is not
+in the stored copies, so read at stored revisions 0348869915cd and d083f3f994b1
+(logger.py), 003d58163f46 and e92a8275e21b (driver.py), 0e66f3e0982d
+(machine.py); the line shapes below are identical in all of them) writes to
+stderr, which Nix turns into build log lines. `TerminalLogger.nested(msg)` prints `msg` (bright green) and, only if
 the block does not raise, `(finished: msg, in 1.23 seconds)`; machine messages
 are prefixed `<machine>: `; serial output is `<machine> # ...`. We read:
 

@@ -206,6 +206,8 @@ def _md_failure(check: CheckResult, tail_lines: int) -> list[str]:
     for f in check.findings:
         where = f" ({f.config})" if f.config else ""
         out.append(f"- {f.severity}{where}: {_md_cell(f.message)} (`{f.option}`; fix: {f.fix})")
+    if len(out) == 2:
+        out.append(f"- {check.status.value}; the log told nothing more (attribute `{check.attr}`)")
     if failure is not None and failure.log_tail:
         tail = "\n".join(cut_tail(failure.log_tail, tail_lines))
         fence = "`" * max(3, _longest_backtick_run(tail) + 1)

@@ -11,6 +11,7 @@ from vmtest.github import (
     error_command,
     escape_data,
     escape_property,
+    fit_step_summary,
     in_github_actions,
     workspace_path,
 )
@@ -97,3 +98,13 @@ def test_step_summary_appends(tmp_path: Path) -> None:
     assert target.read_text() == "# one\ntwo\n"
     assert append_step_summary("x", {}) is None
     assert in_github_actions(env) and not in_github_actions({})
+
+
+def test_step_summary_is_cut_to_the_size_limit() -> None:
+    text = "".join(f"| row {i} | é |\n" for i in range(1000))
+    assert fit_step_summary(text, limit=10_000) != text
+    cut = fit_step_summary(text, limit=1000)
+    assert len(cut.encode()) <= 1000
+    assert cut.endswith("step summary size limit; see the JSON report)_\n")
+    assert cut.splitlines()[0] == "| row 0 | é |"
+    assert fit_step_summary("short\n") == "short\n"

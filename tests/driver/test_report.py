@@ -238,6 +238,10 @@ def test_markdown_table_and_failure_details() -> None:
     assert "- at `/nix/store/" + "s" * 32 + "-source/machines/nixos/vm-shared.nix:12:5`" in lines
     assert any("Docker service not properly configured" in line for line in lines)
     assert "#### vm-build-test" not in md
+    i = lines.index("#### vm-execution-test: timed-out")
+    assert lines[i + 2] == (
+        "- timed-out; the log told nothing more (attribute `checks.x86_64-linux.vm-execution-test`)"
+    )
 
 
 def test_console_summary_table_and_failures() -> None:

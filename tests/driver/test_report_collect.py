@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from test_logparse import FakeClock, only_drv, replay
-from vmtest.collect import driver_timed_out, failure_info, phase_times, subtest_results
+from vmtest.collect import (
+    driver_runs,
+    driver_timed_out,
+    failure_info,
+    phase_times,
+    subtest_results,
+)
 from vmtest.logparse import LogParser
 from vmtest.results import PhaseTimes, Status, SubtestResult
 
@@ -88,3 +94,12 @@ def test_failure_info_without_anything_in_the_log() -> None:
     assert info.message == "timed out after 30 s"
     assert info.drv_path == "/nix/store/x.drv"
     assert info.log_tail == []
+
+
+def test_driver_runs_are_found_among_the_derivations() -> None:
+    parser, _ = replay("driver-pass.jsonl")
+    assert [s.drv_path for s in driver_runs(parser)] == [
+        only_drv(parser, "-vm-test-run-driver-pass.drv")
+    ]
+    plain, _ = replay("bad.jsonl")
+    assert driver_runs(plain) == []
