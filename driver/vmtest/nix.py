@@ -100,7 +100,8 @@ def instantiate(
     timeout: float | None,
     env: Env = None,
 ) -> process.Completed:
-    """Evaluate `attr.drvPath`; the caller judges the result (an eval error is a check result)."""
+    """Instantiate `attr` (its .drv path on stdout); the caller judges the result: an
+    evaluation error is a check result, not an exception."""
     done = process.run(
         drv_path_argv(flake, attr, opts), timeout=timeout, env=env, on_stderr_line=on_line
     )

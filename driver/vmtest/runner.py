@@ -1,6 +1,6 @@
 """Orchestration: evaluate, build, feed the log parser, collect results.
 
-A run evaluates each selected check on its own (`nix eval .drvPath`: an exact
+A run evaluates each selected check on its own (`nix path-info --derivation`: an exact
 "evaluate" phase, and an evaluation error belongs to its check only), then
 builds every derivation that evaluated in ONE `nix build --keep-going` whose
 internal-json log streams into the log parser. Whatever happens (failure,
@@ -119,13 +119,13 @@ class Runner:
         self.display.phase(f"evaluating {r.attr}")
         parser = LogParser()
         done = self._instantiate(r.attr, parser, self.cfg.nix_opts)
-        drv = done.stdout.strip()
+        drv = _drv_path(done.stdout)
         if done.returncode == 0 and self.cfg.nix_opts.store is None and not Path(drv).exists():
             # A drvPath answered from Nix's evaluation cache after its .drv was garbage
             # collected: evaluate once more without the cache so the .drv is written again.
             no_cache = self.cfg.nix_opts.with_option("eval-cache", "false")
             done = self._instantiate(r.attr, parser, no_cache)
-            drv = done.stdout.strip()
+            drv = _drv_path(done.stdout)
         parser.close()
         r.evaluate = done.seconds
         if done.returncode == 0 and drv.endswith(".drv"):
@@ -286,6 +286,11 @@ _ENDINGS = {
     Status.TIMED_OUT: "timed out before the check finished",
     Status.INTERRUPTED: "interrupted before the check finished",
 }
+
+
+def _drv_path(stdout: str) -> str:
+    lines = [line.strip() for line in stdout.splitlines() if line.strip().endswith(".drv")]
+    return lines[-1] if lines else ""
 
 
 def _eval_failure(parser: LogParser, done: Completed) -> FailureInfo:

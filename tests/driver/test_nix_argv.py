@@ -76,9 +76,11 @@ def test_pass_through_options() -> None:
         "--builders", "ssh://b x86_64-linux", "--store", "daemon", "--option", "cores", "4",
         ".#vmtestManifest", "--apply", "builtins.attrNames",
     ]  # fmt: skip
-    assert drv_path_argv("path:/f", "checks.x86_64-linux.a", opts)[-1] == (
-        "path:/f#checks.x86_64-linux.a.drvPath"
-    )
+    assert drv_path_argv("path:/f", "checks.x86_64-linux.a", opts) == [
+        "nix", "path-info", "--derivation", "--log-format", "internal-json",
+        "--builders", "ssh://b x86_64-linux", "--store", "daemon", "--option", "cores", "4",
+        "path:/f#checks.x86_64-linux.a",
+    ]  # fmt: skip
     assert read_log_argv(DRV, NixOptions(store="daemon")) == [
         "nix-store", "--store", "daemon", "--read-log", DRV,
     ]  # fmt: skip
