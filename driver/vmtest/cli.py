@@ -234,9 +234,11 @@ def main() -> None:
     """Console-script entry point."""
     import signal
 
-    # Ctrl-C and SIGTERM (CI cancellation) both stop the run cleanly: the nix process
-    # group is stopped and the partial report written. SIGINT is reset explicitly
-    # because shells start background jobs with it ignored.
+    # Ctrl-C, SIGTERM (CI cancellation) and SIGHUP (terminal closed) all stop the run
+    # cleanly: nix runs in its own session, so vmtest stops its process group and writes
+    # the partial report. SIGINT is reset because shells start background jobs ignoring it.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _terminate)
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # respect nohup
+        signal.signal(signal.SIGHUP, _terminate)
     app()

@@ -224,3 +224,22 @@ def test_check_of_another_system(flake: Path, nix_env: dict[str, str]) -> None:
     )
     assert res.returncode == 2, res.output
     assert "error: check 'passing' is not defined for riscv64-linux" in res.stderr
+
+
+def test_sigterm_stops_nix_and_writes_report(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    report = tmp_path / "r.json"
+    args = vmtest_argv("run", "slow", "--flake", ref(flake), "--report", str(report))
+    proc = subprocess.Popen(
+        args, env=nix_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "building slow" in line:
+            break
+    proc.terminate()
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stdout + stderr
+    assert load_json(report)["status"] == "interrupted"
+    assert _eventually_empty(marker_of(flake)) == []
