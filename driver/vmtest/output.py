@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from vmtest import doctor as doc
 from vmtest.errors import BadInput, ExitCode
@@ -65,25 +65,44 @@ def publish(
     report_path: Path | None,
     env: Mapping[str, str] | None = None,
 ) -> None:
-    """Write the report files, GitHub outputs, then print the summary (or the JSON)."""
-    from vmtest import github
-    from vmtest.report import render_json, render_junit, render_markdown
+    """Print the summary (or the JSON), GitHub outputs, then write the report files.
+
+    Printing comes first so a report file that cannot be written (exit 2) never hides
+    the result; both files are attempted before the first write error is raised."""
+    from vmtest.report import render_json, render_junit
 
     env = os.environ if env is None else env
-    if report_path is not None:
-        write_text(report_path, render_json(report))
-    if junit is not None:
-        write_text(junit, render_junit(report))
-    if github.in_github_actions(env):
-        github.append_step_summary(render_markdown(report), env)
-        workspace = Path(env.get("GITHUB_WORKSPACE") or Path.cwd())
-        stream = sys.stderr if json_out else sys.stdout
-        for line in github.error_annotations(report, workspace, _flake_dir(report.flake)):
-            print(line, file=stream, flush=True)
     if json_out:
         sys.stdout.write(render_json(report))
+        sys.stdout.flush()
+    else:
+        _print_summary(report)
+    _github(report, env, sys.stderr if json_out else sys.stdout)
+    errors: list[BadInput] = []
+    for path, render in ((report_path, render_json), (junit, render_junit)):
+        if path is not None:
+            try:
+                write_text(path, render(report))
+            except BadInput as exc:
+                errors.append(exc)
+    if errors:
+        raise errors[0]
+
+
+def _github(report: RunReport, env: Mapping[str, str], stream: TextIO) -> None:
+    """Inside GitHub Actions: the step summary and `::error` annotations."""
+    from vmtest import github
+    from vmtest.report import render_markdown
+
+    if not github.in_github_actions(env):
         return
-    _print_summary(report)
+    workspace = Path(env.get("GITHUB_WORKSPACE") or Path.cwd())
+    for line in github.error_annotations(report, workspace, _flake_dir(report.flake)):
+        print(line, file=stream, flush=True)
+    try:
+        github.append_step_summary(render_markdown(report), env)
+    except OSError as exc:
+        print(f"warning: cannot write the step summary: {exc}", file=sys.stderr)
 
 
 def _flake_dir(flake: str) -> Path | None:

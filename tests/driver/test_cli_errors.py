@@ -163,11 +163,18 @@ def test_unwritable_report_path(
     assert_clean_error(res.output)
 
 
-def test_report_write_failure_after_run(flake: Path, nix_env: dict[str, str]) -> None:
+def test_report_write_failure_after_run(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
     """A path that passes the early check but fails on write (a /proc file) is exit 2 too."""
-    res = run_vmtest(["quick", "--flake", ref(flake), "--junit", "/proc/version"], nix_env)
+    report = tmp_path / "r.json"
+    args = ["quick", "--flake", ref(flake), "--junit", "/proc/version", "--report", str(report)]
+    res = run_vmtest(args, nix_env)
     assert res.returncode == 2, res.output
     assert "error: cannot write /proc/version" in res.stderr or "cannot write report" in res.stderr
+    if "error: cannot write /proc/version" in res.stderr:  # failed on write, after the run:
+        assert "vmtest: passed" in res.stdout  # the result is still shown
+        assert report.is_file()  # and the other report still written
     assert_clean_error(res.output)
 
 
