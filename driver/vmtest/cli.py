@@ -56,7 +56,9 @@ Builders = Annotated[str | None, typer.Option("--builders", help="Passed to nix.
 Store = Annotated[str | None, typer.Option("--store", help="Passed to nix.")]
 NixOption = Annotated[
     list[str] | None,
-    typer.Option("--option", help="NAME=VALUE, passed to nix as --option NAME VALUE (repeat)."),
+    typer.Option(
+        "--option", help="NAME VALUE (or NAME=VALUE), passed to nix as --option (repeatable)."
+    ),
 ]
 AllowTcg = Annotated[
     bool, typer.Option("--allow-tcg", help="Run KVM checks without KVM (software emulation).")
@@ -111,7 +113,7 @@ def nix_options(builders: str | None, store: str | None, option: list[str] | Non
     for item in option or []:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise BadInput(f"--option expects NAME=VALUE, got {item!r}")
+            raise BadInput(f"--option expects NAME VALUE or NAME=VALUE, got {item!r}")
         pairs.append((name, value))
     return NixOptions(builders=builders, store=store, options=tuple(pairs))
 
@@ -230,6 +232,23 @@ def _terminate(signum: int, frame: object) -> None:
 from vmtest import cli_info  # noqa: F401
 
 
+def join_option_pairs(args: list[str]) -> list[str]:
+    """Accept nix's own `--option NAME VALUE` as well as `--option NAME=VALUE`."""
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            return out + args[i:]
+        if arg == "--option" and i + 2 < len(args) and "=" not in args[i + 1]:
+            out += [arg, f"{args[i + 1]}={args[i + 2]}"]
+            i += 3
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
 def main() -> None:
     """Console-script entry point."""
     import signal
@@ -241,4 +260,4 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _terminate)
     if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # respect nohup
         signal.signal(signal.SIGHUP, _terminate)
-    app()
+    app(args=join_option_pairs(sys.argv[1:]))

@@ -211,11 +211,13 @@ def _eventually_empty(marker: str, within: float = 10) -> list[str]:
 
 
 def test_nix_options_are_passed_through(flake: Path, nix_env: dict[str, str]) -> None:
-    args = ["run", "passing", "--flake", ref(flake), "--builders", "", "--option", "cores=1"]
-    res = run_vmtest(["--debug", *args], nix_env)
+    args = ["run", "passing", "--flake", ref(flake), "--builders", ""]
+    options = ["--option", "cores", "1", "--option", "max-jobs=1"]  # nix's form and NAME=VALUE
+    res = run_vmtest(["--debug", *args, *options], nix_env)
     assert res.returncode == 0, res.output
     builds = [line for line in res.stderr.splitlines() if line.startswith("debug: + nix build")]
-    assert len(builds) == 1 and "--builders '' --option cores 1" in builds[0]
+    assert len(builds) == 1
+    assert "--builders '' --option cores 1 --option max-jobs 1" in builds[0]
 
 
 def test_check_of_another_system(flake: Path, nix_env: dict[str, str]) -> None:
