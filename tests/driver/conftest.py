@@ -116,14 +116,17 @@ def check_by_name(report: dict[str, Any], name: str) -> dict[str, Any]:
     raise AssertionError(f"no check {name!r} in report: {[c['name'] for c in report['checks']]}")
 
 
-def processes_with(marker: str) -> list[str]:
-    """Processes whose environment holds VMTEST_MARKER=<marker> (builders left behind)."""
+def processes_with(marker: str, *cmdline_parts: str) -> list[str]:
+    """Processes whose environment holds VMTEST_MARKER=<marker> (builders left behind)
+    or whose command line contains one of `cmdline_parts` (e.g. a nix build of a drv)."""
     needle = f"VMTEST_MARKER={marker}".encode()
+    parts = [p.encode() for p in cmdline_parts]
     found: list[str] = []
     for proc in Path("/proc").glob("[0-9]*"):
         try:
-            if needle in (proc / "environ").read_bytes():
-                found.append(f"{proc.name}: {(proc / 'cmdline').read_bytes()!r}")
+            cmdline = (proc / "cmdline").read_bytes()
+            if needle in (proc / "environ").read_bytes() or any(p in cmdline for p in parts):
+                found.append(f"{proc.name}: {cmdline!r}")
         except OSError:
             continue
     return found

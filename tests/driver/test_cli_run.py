@@ -198,14 +198,16 @@ def test_ctrl_c_writes_partial_report(flake: Path, nix_env: dict[str, str], tmp_
     assert proc.returncode == 130, stdout + stderr
     data = load_json(report)
     assert data["status"] == "interrupted" and data["interrupted"] is True
-    assert check_by_name(data, "slow")["status"] == "interrupted"
+    slow = check_by_name(data, "slow")
+    assert slow["status"] == "interrupted"
     assert "Traceback" not in stderr
-    assert _eventually_empty(marker_of(flake)) == []
+    # neither the builder (marked by its environment) nor the `nix build` of its drv is left
+    assert _eventually_empty(marker_of(flake), slow["failure"]["drvPath"]) == []
 
 
-def _eventually_empty(marker: str, within: float = 10) -> list[str]:
+def _eventually_empty(marker: str, *cmdline_parts: str, within: float = 10) -> list[str]:
     deadline = time.monotonic() + within
-    while (left := processes_with(marker)) and time.monotonic() < deadline:
+    while (left := processes_with(marker, *cmdline_parts)) and time.monotonic() < deadline:
         time.sleep(0.1)
     return left
 
