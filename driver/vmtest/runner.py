@@ -11,15 +11,14 @@ caller writes it. The whole run shares one deadline.
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from vmtest import __version__, collect, driverlog, nix
-from vmtest.findings import parse_findings, parse_summary
-from vmtest.logevents import DEFAULT_TAIL_LINES, DerivationState, cut, strip_ansi
+from vmtest import __version__, collect, nix, outcome
+from vmtest.findings import parse_findings
+from vmtest.logevents import DerivationState
 from vmtest.logparse import LogParser
 from vmtest.manifest import Check
 from vmtest.nixargv import NixOptions, NixVersion
@@ -27,18 +26,14 @@ from vmtest.process import Completed, TimedOut
 from vmtest.progress import Display
 from vmtest.results import (
     CheckResult,
-    EvalErrorInfo,
     FailureInfo,
     Finding,
     PhaseTimes,
     RunReport,
     Status,
-    SubtestResult,
     overall_status,
 )
 
-#: Largest output file read for findings (the quick tier's report is a few KiB).
-MAX_FINDINGS_BYTES = 1 << 20
 #: Lines of a failed build's stored log kept in the report (renderers cut further).
 LOG_TAIL_LINES = 200
 
@@ -119,19 +114,19 @@ class Runner:
         self.display.phase(f"evaluating {r.attr}")
         parser = LogParser()
         done = self._instantiate(r.attr, parser, self.cfg.nix_opts)
-        drv = _drv_path(done.stdout)
+        drv = outcome.drv_path(done.stdout)
         if done.returncode == 0 and self.cfg.nix_opts.store is None and not Path(drv).exists():
             # A drvPath answered from Nix's evaluation cache after its .drv was garbage
             # collected: evaluate once more without the cache so the .drv is written again.
             no_cache = self.cfg.nix_opts.with_option("eval-cache", "false")
             done = self._instantiate(r.attr, parser, no_cache)
-            drv = _drv_path(done.stdout)
+            drv = outcome.drv_path(done.stdout)
         parser.close()
         r.evaluate = done.seconds
         if done.returncode == 0 and drv.endswith(".drv"):
             r.drv = drv
             return
-        r.eval_failure = _eval_failure(parser, done)
+        r.eval_failure = outcome.eval_failure(parser, done)
         self.display.phase(f"evaluation of {r.check.name} failed: {r.eval_failure.message}")
 
     def _instantiate(self, attr: str, parser: LogParser, opts: NixOptions) -> Completed:
@@ -179,7 +174,9 @@ class Runner:
             outputs = build.outputs.get(r.drv) or self._valid_outputs(r.drv)
             if state is None and r.check.tier == "full":  # built before: see its stored log
                 state = self._stored_state(r.drv)
-            return self._make(r, status, state, artifacts=outputs, findings=_findings(outputs))
+            return self._make(
+                r, status, state, artifacts=outputs, findings=outcome.output_findings(outputs)
+            )
         failure = None
         if status is Status.FAILED:
             failure = self._failure(r.drv, build, state)
@@ -234,15 +231,7 @@ class Runner:
 
     def _stored_state(self, drv: str) -> DerivationState | None:
         lines = nix.read_log(drv, self.cfg.nix_opts, self.cfg.env)
-        if not lines:
-            return None
-        state = DerivationState(drv, deque(maxlen=DEFAULT_TAIL_LINES))
-        clock = time.monotonic
-        for line in lines:
-            clean = cut(strip_ansi(line))
-            state.tail.append(clean)
-            driverlog.apply(state, clean, clock)
-        return state
+        return outcome.state_from_log(drv, lines) if lines else None
 
     def _make(
         self,
@@ -268,7 +257,7 @@ class Runner:
             findings = parse_findings("\n".join(failure.log_tail))
         subtests = collect.subtest_results(state, status)
         if not subtests:
-            subtests = rule_subtests(r.check, status, findings or [], artifacts or [])
+            subtests = outcome.rule_subtests(r.check, status, findings or [], artifacts or [])
         return CheckResult(
             name=r.check.name,
             attr=r.attr,
@@ -286,66 +275,3 @@ _ENDINGS = {
     Status.TIMED_OUT: "timed out before the check finished",
     Status.INTERRUPTED: "interrupted before the check finished",
 }
-
-
-def _drv_path(stdout: str) -> str:
-    lines = [line.strip() for line in stdout.splitlines() if line.strip().endswith(".drv")]
-    return lines[-1] if lines else ""
-
-
-def _eval_failure(parser: LogParser, done: Completed) -> FailureInfo:
-    errors = [e for e in parser.eval_errors if not e.message.startswith("(use '--show-trace'")]
-    if errors:
-        e = errors[0]
-        return FailureInfo(
-            message=f"evaluation failed: {e.message}",
-            eval_error=EvalErrorInfo(message=e.message, file=e.file, line=e.line, column=e.column),
-            log_tail=e.detail.splitlines(),
-        )
-    tail = [nix.strip_ansi(line) for line in done.stderr_tail]
-    return FailureInfo(
-        message=f"evaluation failed (nix exit code {done.returncode})",
-        eval_error=EvalErrorInfo(message="\n".join(tail[-5:]) or "unknown error"),
-        log_tail=tail,
-    )
-
-
-def _findings(outputs: list[str]) -> list[Finding]:
-    """Findings written into a check's output file (the quick tier's report)."""
-    found: list[Finding] = []
-    for out in outputs:
-        path = Path(out)
-        if path.is_file() and path.stat().st_size <= MAX_FINDINGS_BYTES:
-            found.extend(parse_findings(path.read_text(errors="replace")))
-    return found
-
-
-def rule_subtests(
-    check: Check, status: Status, findings: list[Finding], artifacts: list[str]
-) -> list[SubtestResult]:
-    """The quick tier's subtests are its rule ids: one fails when an error finding names it.
-
-    Only when the analysis is known to have run every rule: a pass whose report has
-    the `vm-analysis: OK` summary, or a failure that listed error findings.
-    """
-    errors: dict[str, list[str]] = {}
-    for f in findings:
-        if f.severity == "error":
-            errors.setdefault(f.id, []).append(f.message)
-    complete = (status is Status.FAILED and errors) or (
-        status is Status.PASSED and any(_has_summary(Path(a)) for a in artifacts)
-    )
-    if not complete:
-        return []
-    return [
-        SubtestResult(name=rule, status=Status.FAILED, message="; ".join(errors[rule]))
-        if rule in errors
-        else SubtestResult(name=rule, status=Status.PASSED)
-        for rule in check.subtests
-    ]
-
-
-def _has_summary(path: Path) -> bool:
-    if not path.is_file() or path.stat().st_size > MAX_FINDINGS_BYTES:
-        return False
-    return parse_summary(path.read_text(errors="replace")) is not None
