@@ -14,6 +14,7 @@ from pathlib import Path
 
 from vmtest import driverlog, nix
 from vmtest.findings import parse_findings, parse_summary
+from vmtest.judgetext import parse_judge_text
 from vmtest.logevents import DEFAULT_TAIL_LINES, DerivationState, cut, strip_ansi
 from vmtest.logparse import LogParser
 from vmtest.manifest import Check
@@ -97,3 +98,25 @@ def _has_summary(path: Path) -> bool:
     if not path.is_file() or path.stat().st_size > MAX_FINDINGS_BYTES:
         return False
     return parse_summary(path.read_text(errors="replace")) is not None
+
+
+def judge_subtests(check: Check, text: str) -> list[SubtestResult]:
+    """Subtests of a full-tier "judge" check from its verdict text (its log or `$out`).
+
+    A check's own block when the text has one; a suite (whose manifest subtests are the
+    union of its checks') takes every block's subtests, in the order printed."""
+    blocks = parse_judge_text(text)
+    own = [b for b in blocks if b.name == check.name]
+    chosen = own or blocks
+    if not own and len(blocks) < 2:
+        return []
+    return [sub for block in chosen for sub in block.subtests]
+
+
+def output_text(outputs: list[str]) -> str | None:
+    """The text of a check's output file, if it has one (small enough to read)."""
+    for out in outputs:
+        path = Path(out)
+        if path.is_file() and path.stat().st_size <= MAX_FINDINGS_BYTES:
+            return path.read_text(errors="replace")
+    return None

@@ -21,9 +21,6 @@ from vmtest.results import CheckResult, Finding, RunReport, Status, parse_report
 if TYPE_CHECKING:
     from rich.console import Console
 
-#: Largest output file printed from (the quick tier's report is a few KiB).
-MAX_TEXT_BYTES = 1 << 20
-
 _EXIT = {
     Status.PASSED: ExitCode.PASSED,
     Status.SKIPPED: ExitCode.PASSED,
@@ -141,8 +138,9 @@ def _print_summary(report: RunReport) -> None:
 def _print_passed_details(console: Console, check: CheckResult) -> None:
     """A passed quick check still prints its summary line and its warnings."""
     from vmtest.findings import parse_summary
+    from vmtest.outcome import output_text
 
-    text = output_text(check)
+    text = output_text(check.artifacts)
     summary = next(
         (line for line in (text or "").splitlines() if line.startswith("vm-analysis:")), None
     )
@@ -231,12 +229,3 @@ def convert_report(source: Path, junit: Path | None, markdown: Path | None) -> N
         sys.stdout.write(md) if str(markdown) == "-" else write_text(markdown, md)
     if junit is None and markdown is None:
         _print_summary(report)
-
-
-def output_text(check: CheckResult) -> str | None:
-    """The text of a check's single output file, if it is one (for printing summaries)."""
-    for out in check.artifacts:
-        path = Path(out)
-        if path.is_file() and path.stat().st_size <= MAX_TEXT_BYTES:
-            return path.read_text(errors="replace")
-    return None

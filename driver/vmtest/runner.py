@@ -31,6 +31,7 @@ from vmtest.results import (
     PhaseTimes,
     RunReport,
     Status,
+    SubtestResult,
     overall_status,
 )
 
@@ -233,6 +234,31 @@ class Runner:
         lines = nix.read_log(drv, self.cfg.nix_opts, self.cfg.env)
         return outcome.state_from_log(drv, lines) if lines else None
 
+    def _driver_run(self, check: Check) -> DerivationState | None:
+        """A full-tier check judged from a shared driver run: that run's boot/script times."""
+        runs = collect.driver_runs(self.build.parser) if self.build else []
+        return runs[-1] if runs and check.tier == "full" else None
+
+    def _subtests(
+        self,
+        check: Check,
+        status: Status,
+        state: DerivationState | None,
+        failure: FailureInfo | None,
+        findings: list[Finding],
+        artifacts: list[str],
+    ) -> list[SubtestResult]:
+        """Driver lines in the check's own log, else a judge's verdict text, else the
+        quick tier's rule ids; nothing when none of them tells."""
+        subtests = collect.subtest_results(state, status)
+        if subtests:
+            return subtests
+        if check.tier == "full":
+            text = "\n".join(failure.log_tail) if failure else outcome.output_text(artifacts)
+            if text:
+                return outcome.judge_subtests(check, text)
+        return outcome.rule_subtests(check, status, findings, artifacts)
+
     def _make(
         self,
         r: _CheckRun,
@@ -249,15 +275,14 @@ class Runner:
         if build is not None and r.drv is not None:
             built_now = build.parser.derivation(r.drv) is not None
             started = build.started if built_now or status is not Status.PASSED else None
-            phases = collect.phase_times(state, r.evaluate, started, build.ended)
+            timed = state if state is None or state.is_vm_test else self._driver_run(r.check)
+            phases = collect.phase_times(timed or state, r.evaluate, started, build.ended)
             if started is not None:  # wall time: evaluation plus this check's build
                 until = (state.stopped_at if state else None) or build.ended or started
                 total = (r.evaluate or 0.0) + max(0.0, until - started)
         if failure is not None and findings is None:
             findings = parse_findings("\n".join(failure.log_tail))
-        subtests = collect.subtest_results(state, status)
-        if not subtests:
-            subtests = outcome.rule_subtests(r.check, status, findings or [], artifacts or [])
+        subtests = self._subtests(r.check, status, state, failure, findings or [], artifacts or [])
         return CheckResult(
             name=r.check.name,
             attr=r.attr,

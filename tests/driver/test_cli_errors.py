@@ -42,7 +42,10 @@ def test_unknown_check(flake: Path, nix_env: dict[str, str]) -> None:
     res = run_vmtest(["run", "passing", "nope", "--flake", ref(flake)], nix_env)
     assert res.returncode == 2, res.output
     assert "error: unknown check: nope" in res.stderr
-    assert "known checks: dep-failing, eval-error, failing, passing, slow" in res.stderr
+    assert (
+        "known checks: dep-failing, eval-error, failing, judge-fail, judge-pass, judge-suite, passing, slow"
+        in res.stderr
+    )
     assert_clean_error(res.output)
 
 
@@ -149,7 +152,7 @@ def test_valid_manifest_validates(flake: Path, nix_env: dict[str, str]) -> None:
         ["manifest", "validate", "--system", "x86_64-linux", "--flake", ref(flake)], nix_env
     )
     assert res.returncode == 0, res.output
-    assert res.stdout.strip() == "manifest OK: 8 checks, 8 defined for x86_64-linux"
+    assert res.stdout.strip() == "manifest OK: 11 checks, 11 defined for x86_64-linux"
 
 
 @pytest.mark.parametrize("where", ["missing-dir", "is-dir"])

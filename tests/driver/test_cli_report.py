@@ -15,7 +15,7 @@ def test_list_json_and_table(flake: Path, nix_env: dict[str, str]) -> None:
     res = run_vmtest(["list", "--json", "--flake", ref(flake)], nix_env)
     assert res.returncode == 0, res.output
     names = [c["name"] for c in json.loads(res.stdout)["checks"]]
-    assert names[:2] == ["unit-vm-analysis", "passing"] and len(names) == 8
+    assert names[:2] == ["unit-vm-analysis", "passing"] and len(names) == 11
     table = run_vmtest(["list", "--flake", ref(flake)], nix_env)
     assert table.returncode == 0
     assert "vm-service-test" in table.stdout and "fixture check vm-service-test" in table.stdout

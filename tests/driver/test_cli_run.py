@@ -138,6 +138,37 @@ def test_run_driver_subtests(flake: Path, nix_env: dict[str, str], tmp_path: Pat
     assert cases[("vm-test-suite", "docker runs a container")].find("failure") is None
 
 
+def test_run_judge_checks(flake: Path, nix_env: dict[str, str], tmp_path: Path) -> None:
+    """Full-tier style: judges over one shared driver run print a verdict block each."""
+    report, junit = tmp_path / "r.json", tmp_path / "j.xml"
+    args = ["run", "judge-pass", "judge-fail", "judge-suite", "--allow-tcg", "--flake", ref(flake)]
+    res = run_vmtest([*args, "--report", str(report), "--junit", str(junit)], nix_env)
+    assert res.returncode == 1, res.output
+    data = load_json(report)
+    subtests = {
+        c["name"]: [(s["name"], s["status"]) for s in c["subtests"]] for c in data["checks"]
+    }
+    assert subtests["judge-pass"] == [
+        ("sshd accepts the test key", "passed"),
+        ("docker runs a container", "passed"),
+    ]
+    judged_fail = [
+        ("server reaches multi-user.target", "passed"),
+        ("no systemd unit has failed", "failed"),
+        ("host name is the configured one", "not-run"),
+    ]
+    assert subtests["judge-fail"] == judged_fail
+    assert subtests["judge-suite"] == [*judged_fail, *subtests["judge-pass"]]
+    fail = check_by_name(data, "judge-fail")
+    assert fail["status"] == "failed"
+    assert "docker.service" in fail["subtests"][1]["message"]
+    assert fail["phases"]["boot"] == pytest.approx(12.5)  # from the shared driver run
+    assert "subtest 'no systemd unit has failed' failed" in res.stdout
+    cases = junit_cases(junit)
+    assert cases[("judge-fail", "no systemd unit has failed")].find("failure") is not None
+    assert cases[("judge-suite", "docker runs a container")].find("failure") is None
+
+
 def test_cached_pass_reads_subtests_from_stored_log(
     flake: Path, nix_env: dict[str, str], tmp_path: Path
 ) -> None:
