@@ -155,7 +155,7 @@ def _run(
     system_ = system or current
     manifest = load_manifest(flake, system_, nix_opts)
     checks = selection.select(manifest, system_, names)
-    doctor.require_kvm(checks, allow_tcg)
+    doctor.require_kvm(checks, allow_tcg, remote=nix_opts.builds_remotely)
     deadline = started + selection.budget(checks, timeout)
     cfg = runner.RunConfig(flake, system_, version, nix_opts)
     report: RunReport = runner.Runner(cfg, make_display(), deadline).run(checks)

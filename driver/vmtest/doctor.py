@@ -37,7 +37,8 @@ Tier = Literal["quick", "full"]
 KVM_FIX = (
     "enable virtualisation in the firmware and load kvm-intel/kvm-amd; give your user "
     'access to /dev/kvm (e.g. the "kvm" group, or on GitHub runners a udev rule '
-    'KERNEL=="kvm", MODE="0666"); or run `vmtest full --allow-tcg` (slow)'
+    'KERNEL=="kvm", MODE="0666"); or build on a KVM machine with --builders/--store; '
+    "or run `vmtest full --allow-tcg` (slow)"
 )
 FEATURES_FIX = (
     'add "extra-system-features = kvm nixos-test" to nix.conf (the nix-daemon reads '
@@ -160,10 +161,12 @@ def to_json(items: list[Item]) -> str:
     return json.dumps(data, indent=2, sort_keys=True)
 
 
-def require_kvm(checks: Sequence[Check], allow_tcg: bool) -> None:
-    """`full` (and `run` of KVM checks) refuse to fall back to slow emulation silently."""
+def require_kvm(checks: Sequence[Check], allow_tcg: bool, remote: bool = False) -> None:
+    """`full` (and `run` of KVM checks) refuse to fall back to slow emulation silently.
+
+    Builds sent to remote builders are judged there (Nix matches the `kvm` feature)."""
     needing = [c.name for c in checks if c.requiresKvm]
-    if not needing:
+    if not needing or remote:
         return
     probe = probe_kvm()
     if probe.usable:

@@ -66,6 +66,13 @@ class NixOptions:
     store: str | None = None
     options: tuple[tuple[str, str], ...] = ()
 
+    @property
+    def builds_remotely(self) -> bool:
+        """True when builds go to other machines (remote builders or an SSH store), where
+        this machine's /dev/kvm does not matter."""
+        store = (self.store or "").strip()
+        return bool((self.builders or "").strip()) or store.startswith(("ssh://", "ssh-ng://"))
+
     def with_option(self, name: str, value: str) -> NixOptions:
         return NixOptions(self.builders, self.store, (*self.options, (name, value)))
 

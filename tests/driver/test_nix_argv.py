@@ -93,3 +93,11 @@ def test_parse_build_json() -> None:
     assert parse_build_json(out) == {"/nix/store/a.drv": ["/nix/store/a", "/nix/store/a-doc"]}
     assert parse_build_json("") == {}
     assert parse_build_json("not json") == {}
+
+
+def test_builds_remotely() -> None:
+    assert not NixOptions().builds_remotely
+    assert not NixOptions(builders="").builds_remotely
+    assert not NixOptions(store="daemon").builds_remotely
+    assert NixOptions(builders="ssh://kvm-box x86_64-linux").builds_remotely
+    assert NixOptions(store="ssh-ng://kvm-box").builds_remotely
