@@ -152,12 +152,12 @@ def requisites(drv_path: str, opts: NixOptions, env: Env = None) -> set[str]:
     return set(done.stdout.split()) if done.returncode == 0 else set()
 
 
-def read_log(drv_path: str, opts: NixOptions, env: Env = None) -> list[str] | None:
-    """The stored build log of a derivation, or None when nix has none."""
-    done = process.run(read_log_argv(drv_path, opts), timeout=60, env=env)
-    if done.returncode != 0:
-        return None
-    return done.stdout.splitlines()
+def read_log(
+    drv_path: str, opts: NixOptions, on_line: process.LineHandler, env: Env = None
+) -> bool:
+    """Stream the stored build log of a derivation to `on_line`; False when nix has none."""
+    done = process.run(read_log_argv(drv_path, opts), timeout=60, env=env, on_stdout_line=on_line)
+    return done.returncode == 0
 
 
 def flakes_enabled(env: Env = None) -> bool:

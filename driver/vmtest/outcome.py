@@ -25,16 +25,25 @@ from vmtest.results import EvalErrorInfo, FailureInfo, Finding, Status, SubtestR
 MAX_FINDINGS_BYTES = 1 << 20
 
 
-def state_from_log(drv: str, lines: list[str]) -> DerivationState:
-    """Driver marks (subtests, boot, script) of a stored build log, for a check whose
-    output was already in the store, so nothing was built (or logged) in this run."""
-    state = DerivationState(drv, deque(maxlen=DEFAULT_TAIL_LINES))
-    clock = time.monotonic
-    for line in lines:
+class StoredLog:
+    """Driver marks (subtests, boot, script) of a stored build log, fed line by line, for
+    a check whose output was already in the store (nothing was built or logged now)."""
+
+    def __init__(self, drv: str) -> None:
+        self.state = DerivationState(drv, deque(maxlen=DEFAULT_TAIL_LINES))
+
+    def feed(self, line: str) -> None:
         clean = cut(strip_ansi(line))
-        state.tail.append(clean)
-        driverlog.apply(state, clean, clock)
-    return state
+        self.state.tail.append(clean)
+        driverlog.apply(self.state, clean, time.monotonic)
+
+
+def state_from_log(drv: str, lines: list[str]) -> DerivationState:
+    """`StoredLog` over a list of lines."""
+    log = StoredLog(drv)
+    for line in lines:
+        log.feed(line)
+    return log.state
 
 
 def drv_path(stdout: str) -> str:

@@ -71,8 +71,11 @@ def run(
     timeout: float | None = None,
     env: Mapping[str, str] | None = None,
     on_stderr_line: LineHandler | None = None,
+    on_stdout_line: LineHandler | None = None,
 ) -> Completed:
     """Run `argv` to completion; raise `TimedOut` past `timeout` seconds.
+
+    With `on_stdout_line`, stdout is streamed like stderr and `Completed.stdout` is empty.
 
     `KeyboardInterrupt` (and any other exception raised by the callback) stops
     the child's whole process group before it propagates.
@@ -101,7 +104,7 @@ def run(
 
     deadline = None if timeout is None else started + timeout
     try:
-        stdout, finished = _pump(proc, handle, deadline)
+        stdout, finished = _pump(proc, handle, on_stdout_line, deadline)
         if not finished:
             raise TimedOut(argv, timeout or 0.0, tail)
     except BaseException:
@@ -118,13 +121,38 @@ def run(
     return Completed(list(argv), returncode, stdout, list(tail), seconds)
 
 
+class _Lines:
+    """Splits a byte stream into decoded lines for a handler, keeping only a partial line."""
+
+    def __init__(self, handle: LineHandler) -> None:
+        self.handle = handle
+        self.buf = b""
+
+    def feed(self, data: bytes) -> None:
+        *lines, self.buf = (self.buf + data).split(b"\n")
+        for line in lines:
+            self.handle(line.decode(errors="replace"))
+
+    def close(self) -> None:
+        if self.buf:
+            self.handle(self.buf.decode(errors="replace"))
+            self.buf = b""
+
+
 def _pump(
-    proc: subprocess.Popen[bytes], handle: LineHandler, deadline: float | None
+    proc: subprocess.Popen[bytes],
+    on_err: LineHandler,
+    on_out: LineHandler | None,
+    deadline: float | None,
 ) -> tuple[str, bool]:
-    """Read both pipes until EOF or the deadline; returns (stdout, reached EOF)."""
+    """Read both pipes until EOF or the deadline; returns (stdout, reached EOF).
+
+    stderr always goes line by line to `on_err`; stdout too when `on_out` is given
+    (then nothing of it is kept), else it is collected and returned."""
     assert proc.stdout is not None and proc.stderr is not None
     out_chunks: list[bytes] = []
-    err_buf = b""
+    err = _Lines(on_err)
+    out = _Lines(on_out) if on_out is not None else None
     with selectors.DefaultSelector() as sel:
         sel.register(proc.stdout, selectors.EVENT_READ, "out")
         sel.register(proc.stderr, selectors.EVENT_READ, "err")
@@ -136,14 +164,15 @@ def _pump(
                 data = os.read(key.fd, 65536)
                 if not data:
                     sel.unregister(key.fileobj)
-                elif key.data == "out":
-                    out_chunks.append(data)
+                elif key.data == "err":
+                    err.feed(data)
+                elif out is not None:
+                    out.feed(data)
                 else:
-                    *lines, err_buf = (err_buf + data).split(b"\n")
-                    for line in lines:
-                        handle(line.decode(errors="replace"))
-    if err_buf:
-        handle(err_buf.decode(errors="replace"))
+                    out_chunks.append(data)
+    err.close()
+    if out is not None:
+        out.close()
     return b"".join(out_chunks).decode(errors="replace"), True
 
 

@@ -11,6 +11,7 @@ caller writes it. The whole run shares one deadline.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -223,16 +224,18 @@ class Runner:
             info = FailureInfo(
                 message=f"builder for '{culprit}' failed", drv_path=culprit, log_tail=[]
             )
-        full_log = nix.read_log(culprit, self.cfg.nix_opts, self.cfg.env)
-        tail = full_log[-LOG_TAIL_LINES:] if full_log else build.parser.log_tail(culprit)
+        stored: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+        found = nix.read_log(culprit, self.cfg.nix_opts, stored.append, self.cfg.env)
+        tail = list(stored) if found and stored else build.parser.log_tail(culprit)
         info = info.model_copy(update={"log_tail": tail})
         if culprit != drv:
             info = info.model_copy(update={"message": f"dependency failed: {info.message}"})
         return info
 
     def _stored_state(self, drv: str) -> DerivationState | None:
-        lines = nix.read_log(drv, self.cfg.nix_opts, self.cfg.env)
-        return outcome.state_from_log(drv, lines) if lines else None
+        state = outcome.StoredLog(drv)
+        found = nix.read_log(drv, self.cfg.nix_opts, state.feed, self.cfg.env)
+        return state.state if found else None
 
     def _driver_run(self, check: Check) -> DerivationState | None:
         """A full-tier check judged from a shared driver run: that run's boot/script times."""

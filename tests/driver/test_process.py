@@ -119,3 +119,11 @@ def test_stop_all_ends_children_of_other_threads() -> None:
     worker.join(timeout=15)
     assert not worker.is_alive()
     assert results and results[0] != 0
+
+
+def test_stdout_can_be_streamed_instead_of_kept() -> None:
+    lines: list[str] = []
+    done = run(["sh", "-c", "echo a; echo b; printf c"], on_stdout_line=lines.append)
+    assert done.returncode == 0
+    assert lines == ["a", "b", "c"]
+    assert done.stdout == ""
