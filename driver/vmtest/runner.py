@@ -182,8 +182,9 @@ class Runner:
         failure = None
         if status is Status.FAILED:
             failure = self._failure(r.drv, build, state)
-        elif ending is not None:
-            failure = collect.failure_info(build.parser, r.drv, message=_ENDINGS[ending])
+        elif ending is not None:  # its own log only: other checks' failures are theirs
+            tail = build.parser.log_tail(r.drv)
+            failure = FailureInfo(message=_ENDINGS[ending], drv_path=r.drv, log_tail=tail)
         return self._make(r, status, state, failure=failure)
 
     def _status(
@@ -218,7 +219,8 @@ class Runner:
             deps = nix.requisites(drv, self.cfg.nix_opts, self.cfg.env)
             culprit = next((f.drv_path for f in failures if f.drv_path in deps), None)
         if culprit is None:
-            return collect.failure_info(build.parser, drv, message="the build failed")
+            message = "the build failed (Nix named no failing derivation; see its log)"
+            return FailureInfo(message=message, drv_path=drv, log_tail=build.parser.log_tail(drv))
         info = collect.failure_info(build.parser, culprit)
         if info.drv_path != culprit:  # no failure message from Nix for it
             info = FailureInfo(

@@ -278,3 +278,19 @@ def test_sigterm_stops_nix_and_writes_report(
     assert proc.returncode == 130, stdout + stderr
     assert load_json(report)["status"] == "interrupted"
     assert _eventually_empty(marker_of(flake)) == []
+
+
+def test_timeout_blames_each_check_for_its_own(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    report = tmp_path / "r.json"
+    args = ["run", "failing", "slow", "--timeout", "3", "--flake", ref(flake)]
+    res = run_vmtest([*args, "--report", str(report)], nix_env)
+    assert res.returncode == 4, res.output
+    data = load_json(report)
+    slow, failing = check_by_name(data, "slow"), check_by_name(data, "failing")
+    assert slow["status"] == "timed-out"
+    assert slow["failure"]["drvPath"].endswith("-slow.drv")
+    assert failing["status"] in ("failed", "timed-out")  # depends on which nix built first
+    assert failing["failure"]["drvPath"].endswith("-failing.drv")
+    assert _eventually_empty(marker_of(flake)) == []
