@@ -1,0 +1,263 @@
+"""The `vmtest` command line (typer only: parse, call, map errors to exit codes).
+
+Exit codes (vmtest.errors.ExitCode): 0 passed, 1 a check failed, 2 bad usage or
+input, 3 environment not ready, 4 timed out, 130 interrupted. Expected errors
+become one `error: ...` line (plus a hint); `--debug` adds tracebacks and the
+argv of every command run. Heavy modules are imported inside the commands so
+`vmtest --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from vmtest import __version__
+from vmtest.errors import BadInput, ExitCode, VmtestError
+
+if TYPE_CHECKING:
+    from vmtest.manifest import Manifest
+    from vmtest.nixargv import NixOptions
+    from vmtest.results import RunReport
+
+app = typer.Typer(
+    name="vmtest",
+    help="Select, run and report the NixOS VM test checks of a flake.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+manifest_app = typer.Typer(help="Show, validate or describe the flake's vmtestManifest.")
+app.add_typer(manifest_app, name="manifest")
+
+_state = {"debug": False}
+
+# ----------------------------------------------------------------- options
+
+Flake = Annotated[str, typer.Option("--flake", "-f", help="Flake reference.")]
+SystemOpt = Annotated[
+    str | None, typer.Option("--system", help="Nix system (default: the current one).")
+]
+JsonOut = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+Timeout = Annotated[
+    float | None,
+    typer.Option("--timeout", min=0.001, help="Budget in seconds (default: from the manifest)."),
+]
+JunitPath = Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML here.")]
+ReportPath = Annotated[Path | None, typer.Option("--report", help="Write the JSON report here.")]
+Builders = Annotated[str | None, typer.Option("--builders", help="Passed to nix.")]
+Store = Annotated[str | None, typer.Option("--store", help="Passed to nix.")]
+NixOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--option", help="NAME VALUE (or NAME=VALUE), passed to nix as --option (repeatable)."
+    ),
+]
+AllowTcg = Annotated[
+    bool, typer.Option("--allow-tcg", help="Run KVM checks without KVM (software emulation).")
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vmtest {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", envvar="VMTEST_DEBUG", help="Tracebacks and every command's argv."),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="debug: %(message)s", stream=sys.stderr)
+
+
+@contextmanager
+def handled_errors() -> Iterator[None]:
+    """Map expected errors to one line and their exit code."""
+    try:
+        yield
+    except VmtestError as exc:
+        if _state["debug"]:
+            import traceback
+
+            traceback.print_exc()
+        typer.echo(f"error: {exc.message}", err=True)
+        if exc.hint:
+            typer.echo(f"  hint: {exc.hint}", err=True)
+        raise typer.Exit(int(exc.exit_code)) from None
+    except KeyboardInterrupt:  # outside a run (a run reports it and exits 130 itself)
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+def nix_options(builders: str | None, store: str | None, option: list[str] | None) -> NixOptions:
+    from vmtest.nixargv import NixOptions
+
+    pairs: list[tuple[str, str]] = []
+    for item in option or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise BadInput(f"--option expects NAME VALUE or NAME=VALUE, got {item!r}")
+        pairs.append((name, value))
+    return NixOptions(builders=builders, store=store, options=tuple(pairs))
+
+
+def system_of(system: str | None, opts: NixOptions) -> str:
+    from vmtest import nix
+
+    return system or nix.info(opts)[1]
+
+
+def load_manifest(flake: str, system: str, opts: NixOptions) -> Manifest:
+    from vmtest.selection import load_manifest
+
+    return load_manifest(flake, system, opts, None)
+
+
+# ----------------------------------------------------------------- run commands
+
+
+def _run(
+    names: list[str],
+    flake: str,
+    system: str | None,
+    timeout: float | None,
+    json_out: bool,
+    junit: Path | None,
+    report_path: Path | None,
+    nix_opts: NixOptions,
+    allow_tcg: bool,
+) -> None:
+    import time
+
+    from vmtest import doctor, nix, output, runner, selection
+    from vmtest.progress import make_display
+
+    started = time.monotonic()
+    output.ensure_writable([p for p in (junit, report_path) if p is not None])
+    version, current = nix.info(nix_opts)
+    system_ = system or current
+    manifest = load_manifest(flake, system_, nix_opts)
+    checks = selection.select(manifest, system_, names)
+    doctor.require_kvm(checks, allow_tcg, remote=nix_opts.builds_remotely)
+    deadline = started + selection.budget(checks, timeout)
+    cfg = runner.RunConfig(flake, system_, version, nix_opts)
+    report: RunReport = runner.Runner(cfg, make_display(), deadline).run(checks)
+    output.publish(report, json_out=json_out, junit=junit, report_path=report_path)
+    raise typer.Exit(output.exit_code(report))
+
+
+@app.command()
+def quick(
+    flake: Flake = ".",
+    system: SystemOpt = None,
+    timeout: Timeout = None,
+    json_out: JsonOut = False,
+    junit: JunitPath = None,
+    report: ReportPath = None,
+    builders: Builders = None,
+    store: Store = None,
+    option: NixOption = None,
+) -> None:
+    """Quick tier: evaluate the VM configuration and list the findings (no VM)."""
+    from vmtest.manifest import QUICK_CHECK
+
+    with handled_errors():
+        opts = nix_options(builders, store, option)
+        _run([QUICK_CHECK], flake, system, timeout, json_out, junit, report, opts, False)
+
+
+@app.command()
+def full(
+    flake: Flake = ".",
+    system: SystemOpt = None,
+    timeout: Timeout = None,
+    json_out: JsonOut = False,
+    junit: JunitPath = None,
+    report: ReportPath = None,
+    builders: Builders = None,
+    store: Store = None,
+    option: NixOption = None,
+    allow_tcg: AllowTcg = False,
+) -> None:
+    """Full tier: build, boot under KVM and test the VM (vm-test-suite)."""
+    from vmtest.manifest import FULL_CHECK
+
+    with handled_errors():
+        opts = nix_options(builders, store, option)
+        _run([FULL_CHECK], flake, system, timeout, json_out, junit, report, opts, allow_tcg)
+
+
+@app.command("run")
+def run_checks(
+    checks: Annotated[list[str], typer.Argument(help="Check names (see `vmtest list`).")],
+    flake: Flake = ".",
+    system: SystemOpt = None,
+    timeout: Timeout = None,
+    json_out: JsonOut = False,
+    junit: JunitPath = None,
+    report: ReportPath = None,
+    builders: Builders = None,
+    store: Store = None,
+    option: NixOption = None,
+    allow_tcg: AllowTcg = False,
+) -> None:
+    """Run any checks by name."""
+    with handled_errors():
+        opts = nix_options(builders, store, option)
+        _run(checks, flake, system, timeout, json_out, junit, report, opts, allow_tcg)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+# The information commands live in their own module and register on `app` on import.
+from vmtest import cli_info  # noqa: F401
+
+
+def join_option_pairs(args: list[str]) -> list[str]:
+    """Accept nix's own `--option NAME VALUE` as well as `--option NAME=VALUE`."""
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            return out + args[i:]
+        if arg == "--option" and i + 2 < len(args) and "=" not in args[i + 1]:
+            out += [arg, f"{args[i + 1]}={args[i + 2]}"]
+            i += 3
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
+def main() -> None:
+    """Console-script entry point."""
+    import signal
+
+    # Ctrl-C, SIGTERM (CI cancellation) and SIGHUP (terminal closed) all stop the run
+    # cleanly: nix runs in its own session, so vmtest stops its process group and writes
+    # the partial report. SIGINT is reset because shells start background jobs ignoring it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _terminate)
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # respect nohup
+        signal.signal(signal.SIGHUP, _terminate)
+    app(args=join_option_pairs(sys.argv[1:]))

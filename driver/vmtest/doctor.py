@@ -1,0 +1,185 @@
+"""`vmtest doctor`: is this machine ready for the quick and the full tier?
+
+Every item is always reported (a missing nix does not hide the KVM check).
+`needed_for` says which tier an item blocks; the CLI exits 3 when anything the
+full tier needs is missing. KVM is probed for real: open the device read-write
+and ask its API version (KVM_GET_API_VERSION must answer 12), then create and
+close a VM (KVM_CREATE_VM), because a device node alone proves nothing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from vmtest import nix
+from vmtest.errors import EnvironmentNotReady, VmtestError
+from vmtest.nixargv import NixVersion
+
+if TYPE_CHECKING:
+    from vmtest.manifest import Check
+
+KVM_GET_API_VERSION = 0xAE00
+KVM_CREATE_VM = 0xAE01
+KVM_API_VERSION = 12
+#: Tests and unusual setups can point the probe at another device node.
+KVM_DEVICE_ENV = "VMTEST_KVM_DEVICE"
+FULL_TIER_FEATURES = ("kvm", "nixos-test")
+
+Tier = Literal["quick", "full"]
+
+KVM_FIX = (
+    "enable virtualisation in the firmware and load kvm-intel/kvm-amd; give your user "
+    'access to /dev/kvm (e.g. the "kvm" group, or on GitHub runners a udev rule '
+    'KERNEL=="kvm", MODE="0666"); or build on a KVM machine with --builders/--store; '
+    "or run `vmtest full --allow-tcg` (slow)"
+)
+FEATURES_FIX = (
+    'add "extra-system-features = kvm nixos-test" to nix.conf (the nix-daemon reads '
+    "/etc/nix/nix.conf; restart it)"
+)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One line of the doctor table."""
+
+    name: str
+    ok: bool
+    value: str
+    needed_for: Tier | None
+    fix: str | None = None
+
+
+@dataclass(frozen=True)
+class KvmProbe:
+    usable: bool
+    detail: str
+
+
+def probe_kvm(env: Mapping[str, str] | None = None) -> KvmProbe:
+    """Open the KVM device and talk to it; never raises."""
+    device = (env if env is not None else os.environ).get(KVM_DEVICE_ENV, "/dev/kvm")
+    if not Path(device).exists():
+        return KvmProbe(False, f"{device} does not exist")
+    try:
+        fd = os.open(device, os.O_RDWR | os.O_CLOEXEC)
+    except OSError as exc:
+        return KvmProbe(False, f"{device} cannot be opened read-write: {exc.strerror}")
+    try:
+        api = fcntl.ioctl(fd, KVM_GET_API_VERSION)
+        if api != KVM_API_VERSION:
+            return KvmProbe(False, f"{device}: KVM API version {api}, expected {KVM_API_VERSION}")
+        vm_fd = fcntl.ioctl(fd, KVM_CREATE_VM, 0)
+        os.close(vm_fd)
+    except OSError as exc:
+        return KvmProbe(False, f"{device}: KVM ioctl failed: {exc.strerror}")
+    finally:
+        os.close(fd)
+    return KvmProbe(True, f"{device} usable (KVM API {KVM_API_VERSION})")
+
+
+def memory_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return None
+
+
+def diagnose(env: Mapping[str, str] | None = None) -> list[Item]:
+    """Gather every item; only nix being absent shortens the nix part."""
+    items = _nix_items(env)
+    kvm = probe_kvm(env)
+    items.append(Item("/dev/kvm", kvm.usable, kvm.detail, "full", None if kvm.usable else KVM_FIX))
+    items.append(Item("cores", True, str(os.cpu_count() or "unknown"), None))
+    mem = memory_bytes()
+    items.append(Item("memory", True, f"{mem / 2**30:.1f} GiB" if mem else "unknown", None))
+    return items
+
+
+def _nix_items(env: Mapping[str, str] | None) -> list[Item]:
+    try:
+        version = nix.version(env)
+    except VmtestError as exc:
+        return [
+            Item("nix", False, exc.message, "quick", exc.hint),
+            Item("flakes", False, "unknown (no nix)", "quick", nix.FLAKES_HINT),
+            Item("system", False, "unknown (no nix)", "quick"),
+            Item("system-features", False, "unknown (no nix)", "full", FEATURES_FIX),
+        ]
+    items = [Item("nix", True, f"{version} ({version.text})", "quick")]
+    flakes = nix.flakes_enabled(env)
+    items.append(
+        Item("flakes", flakes, "enabled" if flakes else "disabled", "quick",
+             None if flakes else nix.FLAKES_HINT)
+    )  # fmt: skip
+    config = _config(version, env)
+    system = str(config.get("system") or "unknown")
+    items.append(Item("system", bool(config.get("system")), system, "quick"))
+    raw_features = config.get("system-features")
+    features = [str(f) for f in raw_features] if isinstance(raw_features, list) else []
+    missing = [f for f in FULL_TIER_FEATURES if f not in features]
+    items.append(
+        Item("system-features", not missing, " ".join(features) or "(none)", "full",
+             None if not missing else f"missing {', '.join(missing)}: {FEATURES_FIX}")
+    )  # fmt: skip
+    return items
+
+
+def _config(version: NixVersion, env: Mapping[str, str] | None) -> dict[str, object]:
+    """Nix settings; read even when nix-command is off, so the other items still show."""
+    try:
+        return nix.show_config(version, env)
+    except VmtestError:
+        pass
+    try:
+        return nix.show_config(version, env, extra_features="nix-command")
+    except VmtestError:
+        return {}
+
+
+def full_tier_blockers(items: list[Item]) -> list[Item]:
+    """Items that stop the full tier (anything the quick tier needs blocks it too)."""
+    return [i for i in items if not i.ok and i.needed_for is not None]
+
+
+def to_json(items: list[Item]) -> str:
+    blockers = [i.name for i in full_tier_blockers(items)]
+    quick_blockers = [i.name for i in items if not i.ok and i.needed_for == "quick"]
+    data = {
+        "items": [asdict(i) for i in items],
+        "quickReady": not quick_blockers,
+        "fullReady": not blockers,
+        "missingForFull": blockers,
+    }
+    return json.dumps(data, indent=2, sort_keys=True)
+
+
+def require_kvm(checks: Sequence[Check], allow_tcg: bool, remote: bool = False) -> None:
+    """`full` (and `run` of KVM checks) refuse to fall back to slow emulation silently.
+
+    Builds sent to remote builders are judged there (Nix matches the `kvm` feature)."""
+    needing = [c.name for c in checks if c.requiresKvm]
+    if not needing or remote:
+        return
+    probe = probe_kvm()
+    if probe.usable:
+        return
+    if allow_tcg:
+        print(
+            f"warning: {probe.detail}; running {', '.join(needing)} without KVM (--allow-tcg): "
+            "expect it to be several times slower, and nix must still accept the 'kvm' "
+            "system feature",
+            file=sys.stderr,
+        )
+        return
+    raise EnvironmentNotReady(
+        f"no usable KVM for {', '.join(needing)}: {probe.detail}",
+        hint=f"{KVM_FIX}; see `vmtest doctor`",
+    )

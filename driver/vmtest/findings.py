@@ -1,0 +1,116 @@
+"""Parse the quick-tier analysis text (COMMON.md "Quick-tier output format") into findings.
+
+The text is the `unit-vm-analysis` build log on failure or its `$out` on
+success. It may be surrounded by other log lines, carry ANSI colours, or have
+every line prefixed the way `nix build -L` / `nix log` do (`name> `): a block
+is recognised by its header line and every following line must carry the same
+prefix. Shape (2-space dash, 6-space keys `rule`, `option`, `fix`):
+
+    error: VM configuration has issues:
+      - Docker service not properly configured
+          rule: docker-enabled
+          option: virtualisation.docker.enable
+          fix: set virtualisation.docker.enable = true;
+    warning: VM configuration has warnings:
+      - <message>
+          ...
+
+Several analysed configurations: a finding may name its configuration with an
+extra `config: <name>` key line or a `[<name>] ` message prefix; both are read
+into `Finding.config` (the COMMON.md keys stay as they are).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from vmtest.logevents import strip_ansi
+from vmtest.results import Finding
+
+Severity = Literal["error", "warning"]
+
+_HEADERS: dict[str, Severity] = {
+    "error: VM configuration has issues:": "error",
+    "warning: VM configuration has warnings:": "warning",
+}
+_HEADER_RE = re.compile(
+    r"^(?P<prefix>.*?)(?P<header>error: VM configuration has issues:"
+    r"|warning: VM configuration has warnings:)\s*$"
+)
+_ITEM_RE = re.compile(r"^  - (?P<message>\S.*?)\s*$")
+_KEY_RE = re.compile(r"^      (?P<key>rule|option|fix|config): ?(?P<value>.*?)\s*$")
+_CONFIG_PREFIX_RE = re.compile(r"^\[(?P<config>[^\]\s]+)\] (?P<message>.+)$")
+_SUMMARY_RE = re.compile(
+    r"vm-analysis: OK \((?P<rules>\d+) rules?, (?P<warnings>\d+) warnings?\) for (?P<configs>.+?)\s*$"
+)
+
+
+@dataclass(frozen=True)
+class AnalysisSummary:
+    """The success line `vm-analysis: OK (<N> rules, <W> warnings) for <configs>`."""
+
+    rules: int
+    warnings: int
+    configs: tuple[str, ...]
+
+
+def parse_findings(text: str) -> list[Finding]:
+    """Every finding of every error/warning block in `text`, in order of appearance."""
+    lines = [strip_ansi(line) for line in text.splitlines()]
+    found: list[Finding] = []
+    i = 0
+    while i < len(lines):
+        m = _HEADER_RE.match(lines[i])
+        if m is None:
+            i += 1
+            continue
+        i, block = _parse_block(lines, i + 1, m["prefix"], _HEADERS[m["header"]])
+        found.extend(block)
+    return found
+
+
+def parse_summary(text: str) -> AnalysisSummary | None:
+    """The success summary line, if `text` has one."""
+    for line in strip_ansi(text).splitlines():
+        m = _SUMMARY_RE.search(line)
+        if m is not None:
+            configs = tuple(c.strip() for c in re.split(r",|\band\b", m["configs"]) if c.strip())
+            return AnalysisSummary(int(m["rules"]), int(m["warnings"]), configs)
+    return None
+
+
+def _parse_block(
+    lines: list[str], start: int, prefix: str, severity: Severity
+) -> tuple[int, list[Finding]]:
+    """Items from `start` until a line that is not part of the block; returns the next index."""
+    items: list[tuple[str, dict[str, str]]] = []
+    i = start
+    while i < len(lines):
+        line = lines[i]
+        if not line.startswith(prefix):
+            break
+        body = line[len(prefix) :]
+        if item := _ITEM_RE.match(body):
+            items.append((item["message"], {}))
+        elif (key := _KEY_RE.match(body)) and items:
+            items[-1][1].setdefault(key["key"], key["value"])
+        else:
+            break
+        i += 1
+    return i, [_finding(message, keys, severity) for message, keys in items]
+
+
+def _finding(message: str, keys: dict[str, str], severity: Severity) -> Finding:
+    config = keys.get("config")
+    if config is None and (m := _CONFIG_PREFIX_RE.match(message)):
+        config, message = m["config"], m["message"]
+    return Finding(
+        id=keys.get("rule", ""),
+        severity=severity,
+        option=keys.get("option", ""),
+        message=message,
+        fix=keys.get("fix", ""),
+        config=config,
+    )

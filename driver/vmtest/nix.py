@@ -1,0 +1,204 @@
+"""One small function per nix command, returning typed values.
+
+The argv comes from `vmtest.nixargv` (pure builders); every call goes through
+`vmtest.process`. Errors the user must act on become `VmtestError`s here:
+"experimental feature disabled" is exit 3, other failures exit 2, and a failing
+check build is not an error at all (the runner judges it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from vmtest import process
+from vmtest.errors import BadInput, EnvironmentNotReady, ExitCode, VmtestError
+from vmtest.nixargv import (
+    NixOptions,
+    NixVersion,
+    build_argv,
+    drv_path_argv,
+    eval_json_argv,
+    flakes_probe_argv,
+    info_argv,
+    query_argv,
+    read_log_argv,
+    show_config_argv,
+)
+
+_EXPERIMENTAL_RE = re.compile(r"experimental Nix feature '([a-z-]+)' is disabled")
+_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+FLAKES_HINT = (
+    'enable them: add "experimental-features = nix-command flakes" to ~/.config/nix/nix.conf '
+    '(or export NIX_CONFIG="experimental-features = nix-command flakes")'
+)
+
+
+class NixCommandFailed(VmtestError):
+    """A nix command exited non-zero for a reason the user has to look at."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+    def __init__(self, argv: Sequence[str], returncode: int, stderr_tail: Sequence[str]) -> None:
+        lines = [strip_ansi(line) for line in stderr_tail if line.strip()]
+        first_error = next((line for line in lines if line.startswith("error:")), None)
+        summary = first_error or (lines[-1] if lines else f"exit code {returncode}")
+        super().__init__(f"{argv[0]} {argv[1] if len(argv) > 1 else ''} failed: {summary}")
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.stderr_tail = lines
+
+
+# ---------------------------------------------------------------- calls
+
+
+Env = Mapping[str, str] | None
+
+
+def version(env: Env = None) -> NixVersion:
+    done = process.run(["nix", "--version"], timeout=30, env=env)
+    if done.returncode != 0:
+        raise NixCommandFailed(done.argv, done.returncode, done.stderr_tail)
+    return NixVersion.parse(done.stdout)
+
+
+def info(opts: NixOptions, env: Env = None) -> tuple[NixVersion, str]:
+    """(language version, current system) of the nix on PATH, from one cheap call."""
+    done = _checked(info_argv(opts), env, timeout=60)
+    data = json.loads(done.stdout)
+    return NixVersion.parse(str(data["version"])), str(data["system"])
+
+
+def eval_json(
+    flake: str, attr: str, opts: NixOptions, apply: str | None = None, env: Env = None
+) -> str:
+    """Evaluate one flake attribute; returns the JSON text nix printed (raises on failure)."""
+    return _checked(eval_json_argv(flake, attr, opts, apply), env, timeout=300).stdout
+
+
+def check_names(flake: str, system: str, opts: NixOptions, env: Env = None) -> list[str]:
+    """Names under checks.<system>, without forcing any derivation."""
+    text = eval_json(flake, f"checks.{system}", opts, apply="builtins.attrNames", env=env)
+    try:
+        names = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"`nix eval --json` did not print JSON: {text[:200]!r}") from exc
+    if not isinstance(names, list):
+        raise BadInput(f"checks.{system} of {flake} is not an attribute set")
+    return [str(n) for n in names]
+
+
+def instantiate(
+    flake: str,
+    attr: str,
+    opts: NixOptions,
+    on_line: process.LineHandler,
+    timeout: float | None,
+    env: Env = None,
+) -> process.Completed:
+    """Instantiate `attr` (its .drv path on stdout); the caller judges the result: an
+    evaluation error is a check result, not an exception."""
+    done = process.run(
+        drv_path_argv(flake, attr, opts), timeout=timeout, env=env, on_stderr_line=on_line
+    )
+    raise_if_environment(done)
+    return done
+
+
+def build(
+    drv_paths: Sequence[str],
+    version_: NixVersion,
+    opts: NixOptions,
+    on_line: process.LineHandler,
+    timeout: float | None,
+    env: Env = None,
+) -> process.Completed:
+    """Build derivations, streaming the internal-json log; non-zero exit is not raised."""
+    done = process.run(
+        build_argv(drv_paths, version_, opts), timeout=timeout, env=env, on_stderr_line=on_line
+    )
+    raise_if_environment(done)
+    return done
+
+
+def parse_build_json(stdout: str) -> dict[str, list[str]]:
+    """`nix build --json` output -> {drvPath: [output paths]} (empty when nix printed none)."""
+    try:
+        entries = json.loads(stdout) if stdout.strip() else []
+    except json.JSONDecodeError:
+        return {}
+    result: dict[str, list[str]] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("outputs"), dict):
+            result[str(entry.get("drvPath"))] = [str(p) for p in entry["outputs"].values()]
+    return result
+
+
+def valid_outputs(drv_path: str, opts: NixOptions, env: Env = None) -> list[str]:
+    """Output paths of a derivation that exist in the store (a check built before)."""
+    done = process.run(query_argv("--outputs", drv_path, opts), timeout=60, env=env)
+    if done.returncode != 0:
+        return []
+    return [p for p in done.stdout.split() if Path(p).exists()]
+
+
+def requisites(drv_path: str, opts: NixOptions, env: Env = None) -> set[str]:
+    """Every store path in the closure of a .drv (its dependencies' .drv files included)."""
+    done = process.run(query_argv("--requisites", drv_path, opts), timeout=60, env=env)
+    return set(done.stdout.split()) if done.returncode == 0 else set()
+
+
+def read_log(
+    drv_path: str, opts: NixOptions, on_line: process.LineHandler, env: Env = None
+) -> bool:
+    """Stream the stored build log of a derivation to `on_line`; False when nix has none."""
+    done = process.run(read_log_argv(drv_path, opts), timeout=60, env=env, on_stdout_line=on_line)
+    return done.returncode == 0
+
+
+def flakes_enabled(env: Env = None) -> bool:
+    done = process.run(flakes_probe_argv(), timeout=30, env=env)
+    return done.returncode == 0 and done.stdout.strip() == "true"
+
+
+def show_config(
+    version_: NixVersion, env: Env = None, extra_features: str | None = None
+) -> dict[str, Any]:
+    """Nix settings as {name: value}."""
+    done = _checked(show_config_argv(version_, extra_features), env, timeout=60)
+    data = json.loads(done.stdout)
+    return {str(k): v.get("value") if isinstance(v, dict) else v for k, v in data.items()}
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def strip_ansi(text: str) -> str:
+    return _ANSI_RE.sub("", text)
+
+
+def raise_if_environment(done: process.Completed) -> None:
+    """Turn "experimental feature disabled" into exit 3 with the fix."""
+    if done.returncode == 0:
+        return
+    for line in done.stderr_tail:
+        match = _EXPERIMENTAL_RE.search(strip_ansi(line))
+        if match:
+            raise EnvironmentNotReady(
+                f"Nix flakes are disabled (experimental feature '{match.group(1)}' is off)",
+                hint=FLAKES_HINT,
+            )
+
+
+def _checked(
+    argv: list[str], env: Env, timeout: float, on_line: Callable[[str], None] | None = None
+) -> process.Completed:
+    done = process.run(argv, timeout=timeout, env=env, on_stderr_line=on_line)
+    raise_if_environment(done)
+    if done.returncode != 0:
+        raise NixCommandFailed(argv, done.returncode, done.stderr_tail)
+    return done

@@ -1,0 +1,131 @@
+"""What a check's logs and outputs say, turned into result data (no process is run).
+
+The runner decides pass/fail from Nix; this module reads the details: the .drv
+path `nix path-info --derivation` printed, an evaluation error with its
+position, quick-tier findings in an output file, the rule-id subtests of the
+quick tier, and driver marks in a stored build log.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from pathlib import Path
+
+from vmtest import driverlog, nix
+from vmtest.findings import parse_findings, parse_summary
+from vmtest.judgetext import parse_judge_text
+from vmtest.logevents import DEFAULT_TAIL_LINES, DerivationState, cut, strip_ansi
+from vmtest.logparse import LogParser
+from vmtest.manifest import Check
+from vmtest.process import Completed
+from vmtest.results import EvalErrorInfo, FailureInfo, Finding, Status, SubtestResult
+
+#: Largest output file read for findings (the quick tier's report is a few KiB).
+MAX_FINDINGS_BYTES = 1 << 20
+
+
+class StoredLog:
+    """Driver marks (subtests, boot, script) of a stored build log, fed line by line, for
+    a check whose output was already in the store (nothing was built or logged now)."""
+
+    def __init__(self, drv: str) -> None:
+        self.state = DerivationState(drv, deque(maxlen=DEFAULT_TAIL_LINES))
+
+    def feed(self, line: str) -> None:
+        clean = cut(strip_ansi(line))
+        self.state.tail.append(clean)
+        driverlog.apply(self.state, clean, time.monotonic)
+
+
+def state_from_log(drv: str, lines: list[str]) -> DerivationState:
+    """`StoredLog` over a list of lines."""
+    log = StoredLog(drv)
+    for line in lines:
+        log.feed(line)
+    return log.state
+
+
+def drv_path(stdout: str) -> str:
+    lines = [line.strip() for line in stdout.splitlines() if line.strip().endswith(".drv")]
+    return lines[-1] if lines else ""
+
+
+def eval_failure(parser: LogParser, done: Completed) -> FailureInfo:
+    errors = [e for e in parser.eval_errors if not e.message.startswith("(use '--show-trace'")]
+    if errors:
+        e = errors[0]
+        return FailureInfo(
+            message=f"evaluation failed: {e.message}",
+            eval_error=EvalErrorInfo(message=e.message, file=e.file, line=e.line, column=e.column),
+            log_tail=e.detail.splitlines(),
+        )
+    tail = [nix.strip_ansi(line) for line in done.stderr_tail]
+    return FailureInfo(
+        message=f"evaluation failed (nix exit code {done.returncode})",
+        eval_error=EvalErrorInfo(message="\n".join(tail[-5:]) or "unknown error"),
+        log_tail=tail,
+    )
+
+
+def output_findings(outputs: list[str]) -> list[Finding]:
+    """Findings written into a check's output file (the quick tier's report)."""
+    found: list[Finding] = []
+    for out in outputs:
+        path = Path(out)
+        if path.is_file() and path.stat().st_size <= MAX_FINDINGS_BYTES:
+            found.extend(parse_findings(path.read_text(errors="replace")))
+    return found
+
+
+def rule_subtests(
+    check: Check, status: Status, findings: list[Finding], artifacts: list[str]
+) -> list[SubtestResult]:
+    """The quick tier's subtests are its rule ids: one fails when an error finding names it.
+
+    Only when the analysis is known to have run every rule: a pass whose report has
+    the `vm-analysis: OK` summary, or a failure that listed error findings.
+    """
+    errors: dict[str, list[str]] = {}
+    for f in findings:
+        if f.severity == "error":
+            errors.setdefault(f.id, []).append(f.message)
+    complete = (status is Status.FAILED and errors) or (
+        status is Status.PASSED and any(_has_summary(Path(a)) for a in artifacts)
+    )
+    if not complete:
+        return []
+    return [
+        SubtestResult(name=rule, status=Status.FAILED, message="; ".join(errors[rule]))
+        if rule in errors
+        else SubtestResult(name=rule, status=Status.PASSED)
+        for rule in check.subtests
+    ]
+
+
+def _has_summary(path: Path) -> bool:
+    if not path.is_file() or path.stat().st_size > MAX_FINDINGS_BYTES:
+        return False
+    return parse_summary(path.read_text(errors="replace")) is not None
+
+
+def judge_subtests(check: Check, text: str) -> list[SubtestResult]:
+    """Subtests of a full-tier "judge" check from its verdict text (its log or `$out`).
+
+    A check's own block when the text has one; a suite (whose manifest subtests are the
+    union of its checks') takes every block's subtests, in the order printed."""
+    blocks = parse_judge_text(text)
+    own = [b for b in blocks if b.name == check.name]
+    chosen = own or blocks
+    if not own and len(blocks) < 2:
+        return []
+    return [sub for block in chosen for sub in block.subtests]
+
+
+def output_text(outputs: list[str]) -> str | None:
+    """The text of a check's output file, if it has one (small enough to read)."""
+    for out in outputs:
+        path = Path(out)
+        if path.is_file() and path.stat().st_size <= MAX_FINDINGS_BYTES:
+            return path.read_text(errors="replace")
+    return None

@@ -1,0 +1,283 @@
+"""Pure renderers of a run report: JSON, JUnit XML, Markdown (GitHub step summary), console.
+
+Every function takes a `RunReport` and returns text (or a rich renderable);
+writing files is the caller's job. Failures come first everywhere; log tails
+are cut to their last lines with a note saying so; ANSI escapes and characters
+XML 1.0 cannot carry are removed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING
+
+from vmtest.logevents import strip_ansi
+from vmtest.results import CheckResult, RunReport, Status, SubtestResult, status_rank
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+DEFAULT_TAIL_LINES = 50
+
+# XML 1.0 Char production: tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD, U+10000-U+10FFFF.
+_XML_ILLEGAL = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def clean_text(text: str) -> str:
+    """Text without ANSI escapes, carriage returns and XML-illegal characters."""
+    return _XML_ILLEGAL.sub("", strip_ansi(text))
+
+
+def cut_tail(lines: list[str], limit: int = DEFAULT_TAIL_LINES) -> list[str]:
+    """The last `limit` lines, preceded by a note when earlier lines were dropped."""
+    cleaned = [clean_text(line) for line in lines]
+    if len(cleaned) <= limit:
+        return cleaned
+    dropped = len(cleaned) - limit
+    return [f"[... {dropped} earlier lines cut; showing the last {limit}]", *cleaned[-limit:]]
+
+
+def ordered_checks(report: RunReport) -> list[CheckResult]:
+    """Checks with the worst status first, otherwise in run order."""
+    return sorted(report.checks, key=lambda c: status_rank(c.status))
+
+
+def format_seconds(seconds: float | None) -> str:
+    """`-` when unknown, `850ms`, `12.3s`, `2m05s`."""
+    if seconds is None:
+        return "-"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}m{rest:02d}s"
+
+
+def subtest_counts(check: CheckResult) -> str:
+    """`passed/total` of the check's subtests, `-` when it has none."""
+    if not check.subtests:
+        return "-"
+    passed = sum(1 for s in check.subtests if s.status is Status.PASSED)
+    return f"{passed}/{len(check.subtests)}"
+
+
+# ------------------------------------------------------------------------ JSON
+
+
+def render_json(report: RunReport) -> str:
+    """The report as JSON with sorted keys (what `--json` prints and `--report` writes)."""
+    data = report.model_dump(mode="json", by_alias=True)
+    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+# ----------------------------------------------------------------------- JUnit
+
+_JUNIT_KIND = {
+    Status.FAILED: "failure",
+    Status.EVAL_ERROR: "error",
+    Status.TIMED_OUT: "error",
+    Status.INTERRUPTED: "error",
+    Status.NOT_RUN: "skipped",
+    Status.SKIPPED: "skipped",
+}
+
+
+def render_junit(report: RunReport, tail_lines: int = DEFAULT_TAIL_LINES) -> str:
+    """JUnit XML: a testsuite per check, a testcase per subtest (or one for the check)."""
+    root = ET.Element("testsuites", name="vmtest", time=_secs(report.duration))
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for check in ordered_checks(report):
+        suite = _junit_suite(check, tail_lines)
+        root.append(suite)
+        for key in totals:
+            totals[key] += int(suite.get(key, "0"))
+    for key, value in totals.items():
+        root.set(key, str(value))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"
+
+
+def _junit_suite(check: CheckResult, tail_lines: int) -> ET.Element:
+    cases = _junit_cases(check)
+    suite = ET.Element("testsuite", name=clean_text(check.name), time=_secs(check.duration))
+    # <properties> comes before the test cases in the Ant/Jenkins JUnit schema.
+    ET.SubElement(ET.SubElement(suite, "properties"), "property", name="attr", value=check.attr)
+    counts = {"failure": 0, "error": 0, "skipped": 0}
+    for case_name, status, duration, message in cases:
+        case = ET.SubElement(
+            suite, "testcase", classname=clean_text(check.name), name=clean_text(case_name)
+        )
+        case.set("time", _secs(duration))
+        kind = _JUNIT_KIND.get(status)
+        if kind is None:
+            continue
+        counts[kind] += 1
+        detail = ET.SubElement(case, kind, message=clean_text(message or status.value))
+        if kind != "skipped":
+            detail.set("type", status.value)
+            detail.text = _failure_body(check, message, tail_lines)
+    suite.set("tests", str(len(cases)))
+    suite.set("failures", str(counts["failure"]))
+    suite.set("errors", str(counts["error"]))
+    suite.set("skipped", str(counts["skipped"]))
+    return suite
+
+
+def _junit_cases(check: CheckResult) -> list[tuple[str, Status, float | None, str | None]]:
+    """(name, status, seconds, message) per testcase, failures first."""
+    subtests: list[SubtestResult] = sorted(check.subtests, key=lambda s: status_rank(s.status))
+    cases = [(s.name, s.status, s.duration, s.message) for s in subtests]
+    check_message = check.failure.message if check.failure else None
+    failed_sub = any(s.status is not Status.PASSED for s in subtests)
+    if not cases or (check.status is not Status.PASSED and not failed_sub):
+        # No subtests, or the check failed outside them (build, boot, timeout).
+        cases.insert(0, (check.name, check.status, check.duration, check_message))
+    return cases
+
+
+def _failure_body(check: CheckResult, message: str | None, tail_lines: int) -> str:
+    parts = [clean_text(message)] if message else []
+    failure = check.failure
+    if failure is not None:
+        if failure.drv_path:
+            code = f" (exit code {failure.exit_code})" if failure.exit_code is not None else ""
+            parts.append(f"failing derivation: {failure.drv_path}{code}")
+        if failure.eval_error and failure.eval_error.file:
+            e = failure.eval_error
+            parts.append(f"at {e.file}:{e.line}:{e.column}")
+        if failure.log_tail:
+            parts.append("log tail:\n" + "\n".join(cut_tail(failure.log_tail, tail_lines)))
+    return clean_text("\n".join(parts))
+
+
+def _secs(seconds: float | None) -> str:
+    return f"{seconds or 0.0:.3f}"
+
+
+# -------------------------------------------------------------------- Markdown
+
+_ICON = {Status.PASSED: "✅", Status.SKIPPED: "⏭️", Status.NOT_RUN: "⏭️"}
+
+
+def render_markdown(report: RunReport, tail_lines: int = 30) -> str:
+    """GitHub-flavoured Markdown for `$GITHUB_STEP_SUMMARY`: a table, then the failures."""
+    out = [
+        f"## vmtest: {report.status.value}",
+        "",
+        f"`{_md_cell(report.flake)}` on `{report.system}`, {len(report.checks)} check(s), "
+        f"{format_seconds(report.duration)}" + (" (interrupted)" if report.interrupted else ""),
+        "",
+        "| Check | Status | Total | Evaluate | Build | Boot | Script | Subtests |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for c in ordered_checks(report):
+        p = c.phases
+        times = [c.duration, p.evaluate, p.build, p.boot, p.script]
+        out.append(
+            f"| {_md_cell(c.name)} | {_ICON.get(c.status, '❌')} {c.status.value} | "
+            + " | ".join(format_seconds(t) for t in times)
+            + f" | {subtest_counts(c)} |"
+        )
+    failing = [c for c in ordered_checks(report) if c.status not in _ICON]
+    if failing:
+        out += ["", "### Failures"]
+        for check in failing:
+            out += ["", *_md_failure(check, tail_lines)]
+    return "\n".join(out) + "\n"
+
+
+def _md_failure(check: CheckResult, tail_lines: int) -> list[str]:
+    out = [f"#### {_md_cell(check.name)}: {check.status.value}", ""]
+    failure = check.failure
+    if failure is not None:
+        out.append(f"- {_md_cell(clean_text(failure.message))}")
+        if failure.drv_path:
+            out.append(f"- failing derivation: `{failure.drv_path}`")
+        if failure.eval_error and failure.eval_error.file:
+            e = failure.eval_error
+            out.append(f"- at `{e.file}:{e.line}:{e.column}`")
+    for sub in check.subtests:
+        if sub.status is not Status.PASSED:
+            why = f": {_md_cell(clean_text(sub.message))}" if sub.message else ""
+            out.append(f"- subtest **{_md_cell(sub.name)}** {sub.status.value}{why}")
+    for f in check.findings:
+        where = f" ({f.config})" if f.config else ""
+        out.append(f"- {f.severity}{where}: {_md_cell(f.message)} (`{f.option}`; fix: {f.fix})")
+    if len(out) == 2:
+        out.append(f"- {check.status.value}; the log told nothing more (attribute `{check.attr}`)")
+    if failure is not None and failure.log_tail:
+        tail = "\n".join(cut_tail(failure.log_tail, tail_lines))
+        fence = "`" * max(3, _longest_backtick_run(tail) + 1)
+        out += [
+            "",
+            f"<details><summary>Log tail (last {tail_lines} lines at most)</summary>",
+            "",
+            f"{fence}text",
+            tail,
+            fence,
+            "",
+            "</details>",
+        ]
+    return out
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("\n", " ").replace("|", "\\|")
+
+
+def _longest_backtick_run(text: str) -> int:
+    return max((len(m) for m in re.findall(r"`+", text)), default=0)
+
+
+# --------------------------------------------------------------------- console
+
+
+def render_console(report: RunReport, tail_lines: int = 20) -> RenderableType:
+    """A rich summary table plus a failure section (rich is imported only here)."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=f"vmtest: {report.status.value}", title_justify="left")
+    table.add_column("check")
+    table.add_column("status")
+    for name in ("total", "evaluate", "build", "boot", "script", "subtests"):
+        table.add_column(name, justify="right")
+    for c in ordered_checks(report):
+        p = c.phases
+        style = "green" if c.status is Status.PASSED else "yellow" if c.status in _ICON else "red"
+        times = [format_seconds(t) for t in (c.duration, p.evaluate, p.build, p.boot, p.script)]
+        table.add_row(c.name, Text(c.status.value, style=style), *times, subtest_counts(c))
+    parts: list[RenderableType] = [table]
+    for check in ordered_checks(report):
+        if check.status not in _ICON:
+            parts.append(Text("\n".join(_console_failure(check, tail_lines))))
+    return Group(*parts)
+
+
+def _console_failure(check: CheckResult, tail_lines: int) -> list[str]:
+    out = ["", f"{check.name}: {check.status.value}"]
+    failure = check.failure
+    if failure is not None:
+        out.append(f"  {clean_text(failure.message)}")
+        if failure.eval_error and failure.eval_error.file:
+            e = failure.eval_error
+            out.append(f"  at {e.file}:{e.line}:{e.column}")
+        if failure.drv_path:
+            out.append(f"  failing derivation: {failure.drv_path}")
+    for sub in check.subtests:
+        if sub.status is not Status.PASSED:
+            why = f": {clean_text(sub.message)}" if sub.message else ""
+            out.append(f"  subtest {sub.name!r} {sub.status.value}{why}")
+    for f in check.findings:
+        where = f" [{f.config}]" if f.config else ""
+        out += [f"  {f.severity}{where}: {f.message}", f"      option: {f.option}, fix: {f.fix}"]
+    if failure is not None and failure.log_tail:
+        out.append("  log tail:")
+        out += [f"    {line}" for line in cut_tail(failure.log_tail, tail_lines)]
+    for path in check.artifacts:
+        out.append(f"  artifact: {path}")
+    return out

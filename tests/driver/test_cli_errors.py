@@ -1,0 +1,194 @@
+"""Bad inputs and unready environments: one clear error line, the right exit code,
+never a traceback."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import stat
+from pathlib import Path
+
+import pytest
+from conftest import ref, requires_nix, run_vmtest
+
+pytestmark = requires_nix
+
+
+def assert_clean_error(res_output: str) -> None:
+    assert "Traceback" not in res_output
+
+
+def test_no_nix_on_path(flake: Path, nix_env: dict[str, str], tmp_path: Path) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    res = run_vmtest(["quick", "--flake", ref(flake)], {**nix_env, "PATH": str(empty)})
+    assert res.returncode == 3, res.output
+    assert res.stderr.startswith("error: nix is not installed or not on PATH")
+    assert "hint: install Nix" in res.stderr
+    assert_clean_error(res.output)
+
+
+@pytest.mark.parametrize("features", ["nix-command", ""])
+def test_flakes_disabled(flake: Path, nix_env: dict[str, str], features: str) -> None:
+    env = {**nix_env, "NIX_CONFIG": f"experimental-features = {features}\nsubstituters ="}
+    res = run_vmtest(["list", "--flake", ref(flake)], env)
+    assert res.returncode == 3, res.output
+    assert "error: Nix flakes are disabled" in res.stderr
+    assert "experimental-features = nix-command flakes" in res.stderr
+    assert_clean_error(res.output)
+
+
+def test_unknown_check(flake: Path, nix_env: dict[str, str]) -> None:
+    res = run_vmtest(["run", "passing", "nope", "--flake", ref(flake)], nix_env)
+    assert res.returncode == 2, res.output
+    assert "error: unknown check: nope" in res.stderr
+    assert (
+        "known checks: dep-failing, eval-error, failing, judge-fail, judge-pass, judge-suite, passing, slow"
+        in res.stderr
+    )
+    assert_clean_error(res.output)
+
+
+def test_usage_errors_exit_2(nix_env: dict[str, str]) -> None:
+    assert run_vmtest(["run"], nix_env).returncode == 2
+    assert run_vmtest(["quick", "--no-such-option"], nix_env).returncode == 2
+    res = run_vmtest(["quick", "--option", "no-value"], nix_env)
+    assert res.returncode == 2
+    assert "error: --option expects NAME VALUE or NAME=VALUE" in res.stderr
+
+
+GHOST = (
+    "check 'ghost' is listed for x86_64-linux but the flake does not define "
+    "checks.x86_64-linux.ghost"
+)
+
+
+def write_manifest(flake: Path, checks_nix: str, extra: str = "") -> None:
+    (flake / "manifest.nix").write_text(f"{{ schemaVersion = 1; checks = {checks_nix}; {extra} }}")
+
+
+def entry(name: str, tier: str = "quick", extra: str = "") -> str:
+    return (
+        f'{{ name = "{name}"; attr = "checks.{{system}}.{name}"; tier = "{tier}"; '
+        'systems = [ "x86_64-linux" "aarch64-linux" "x86_64-darwin" "aarch64-darwin" ]; '
+        f'requiresKvm = false; timeoutSeconds = 30; description = "d"; subtests = [ ]; {extra} }}'
+    )
+
+
+def test_manifest_eval_error(flake: Path, nix_env: dict[str, str]) -> None:
+    (flake / "manifest.nix").write_text('throw "the manifest is broken"')
+    res = run_vmtest(["list", "--flake", ref(flake)], nix_env)
+    assert res.returncode == 2, res.output
+    assert "the manifest is broken" in res.stderr
+    assert res.stderr.count("\nerror:") + res.stderr.startswith("error:") == 1
+    assert_clean_error(res.output)
+
+
+def test_manifest_not_json_convertible(flake: Path, nix_env: dict[str, str]) -> None:
+    (flake / "manifest.nix").write_text("x: x")
+    res = run_vmtest(["manifest", "validate", "--flake", ref(flake)], nix_env)
+    assert res.returncode == 2, res.output
+    assert "error: nix eval failed" in res.stderr
+    assert_clean_error(res.output)
+
+
+def test_manifest_output_not_json(flake: Path, nix_env: dict[str, str], tmp_path: Path) -> None:
+    """A nix that prints garbage (fake script on PATH) is bad input, not a crash."""
+    fake = tmp_path / "fake-bin"
+    fake.mkdir()
+    script = fake / "nix"
+    script.write_text(
+        '#!/bin/sh\ncase "$1" in --version) echo "nix (Nix) 2.8.0";; *) echo "garbage{";; esac\n'
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    env = {**nix_env, "PATH": f"{fake}{os.pathsep}{nix_env['PATH']}"}
+    res = run_vmtest(["list", "--system", "x86_64-linux", "--flake", ref(flake)], env)
+    assert res.returncode == 2, res.output
+    assert "  - not JSON (Expecting value): 'garbage{" in res.stderr
+    assert_clean_error(res.output)
+
+
+@pytest.mark.parametrize(
+    ("checks_nix", "expected"),
+    [
+        (
+            f"[ {entry('passing', extra='color = 1;')} ]",
+            "check 'passing' (checks[0]): color: unknown field",
+        ),
+        (f"[ {entry('passing')} {entry('passing')} ]", "duplicate check name 'passing'"),
+        (
+            f"[ {entry('passing', tier='slow')} ]",
+            "check 'passing' (checks[0]): tier: must be 'quick' or 'full', got 'slow'",
+        ),
+        (
+            f"[ {entry('ghost')} ]",
+            GHOST,
+        ),
+    ],
+    ids=["unknown-field", "duplicate-name", "bad-tier", "undefined-check"],
+)
+def test_schema_invalid_manifest(
+    flake: Path, nix_env: dict[str, str], checks_nix: str, expected: str
+) -> None:
+    write_manifest(flake, checks_nix)
+    res = run_vmtest(
+        ["manifest", "validate", "--system", "x86_64-linux", "--flake", ref(flake)], nix_env
+    )
+    assert res.returncode == 2, res.output
+    problems = [line for line in res.stderr.splitlines() if line.startswith("  - ")]
+    assert problems == [f"  - {expected}"]
+    assert_clean_error(res.output)
+
+
+def test_unknown_top_level_field(flake: Path, nix_env: dict[str, str]) -> None:
+    write_manifest(flake, f"[ {entry('passing')} ]", extra="version = 2;")
+    res = run_vmtest(["manifest", "validate", "--flake", ref(flake)], nix_env)
+    assert res.returncode == 2, res.output
+    assert "  - version: unknown field" in res.stderr
+
+
+def test_valid_manifest_validates(flake: Path, nix_env: dict[str, str]) -> None:
+    res = run_vmtest(
+        ["manifest", "validate", "--system", "x86_64-linux", "--flake", ref(flake)], nix_env
+    )
+    assert res.returncode == 0, res.output
+    assert res.stdout.strip() == "manifest OK: 11 checks, 11 defined for x86_64-linux"
+
+
+@pytest.mark.parametrize("where", ["missing-dir", "is-dir"])
+def test_unwritable_report_path(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path, where: str
+) -> None:
+    target = tmp_path / "no-such-dir" / "r.json" if where == "missing-dir" else tmp_path
+    res = run_vmtest(["quick", "--flake", ref(flake), "--report", str(target)], nix_env)
+    assert res.returncode == 2, res.output
+    assert res.stderr.startswith(f"error: cannot write report {target}")
+    assert_clean_error(res.output)
+
+
+def test_report_write_failure_after_run(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A path that passes the early check but fails on write (a /proc file) is exit 2 too."""
+    report = tmp_path / "r.json"
+    args = ["quick", "--flake", ref(flake), "--junit", "/proc/version", "--report", str(report)]
+    res = run_vmtest(args, nix_env)
+    assert res.returncode == 2, res.output
+    assert "error: cannot write /proc/version" in res.stderr or "cannot write report" in res.stderr
+    if "error: cannot write /proc/version" in res.stderr:  # failed on write, after the run:
+        assert "vmtest: passed" in res.stdout  # the result is still shown
+        assert report.is_file()  # and the other report still written
+    assert_clean_error(res.output)
+
+
+def test_debug_logs_argv(flake: Path, nix_env: dict[str, str]) -> None:
+    res = run_vmtest(["--debug", "list", "--json", "--flake", ref(flake)], nix_env)
+    assert res.returncode == 0, res.output
+    installable = shlex.quote(f"{ref(flake)}#vmtestManifest")
+    assert f"debug: + nix eval --json {installable}" in res.stderr
+
+
+def test_version(nix_env: dict[str, str]) -> None:
+    res = run_vmtest(["--version"], nix_env)
+    assert res.returncode == 0
+    assert res.stdout.strip() == "vmtest 0.1.0"

@@ -1,0 +1,86 @@
+"""Progress output: plain lines when stderr is not a terminal, rich status on a TTY."""
+
+from __future__ import annotations
+
+import io
+import os
+import pty
+import select
+import subprocess
+import time
+from pathlib import Path
+
+from conftest import ref, requires_nix, vmtest_argv
+from vmtest.logevents import (
+    BuildFailed,
+    BuildFailure,
+    BuildStarted,
+    BuildStopped,
+    Progress,
+    SubtestFinished,
+    VmBooted,
+)
+from vmtest.progress import PlainDisplay, short
+
+DRV = "/nix/store/43arx3zyfv7lmfd4c6ml20672m7h43cg-vm-service-test.drv"
+
+
+def test_plain_lines() -> None:
+    out = io.StringIO()
+    display = PlainDisplay(out)
+    progress = Progress(builds_done=1, builds_expected=3)
+    display.phase("evaluating checks.x86_64-linux.vm-service-test")
+    display.event(BuildStarted(DRV), progress)
+    display.event(VmBooted(DRV, "server", None), progress)  # untimed: no line
+    display.event(VmBooted(DRV, "server", 12.5), progress)
+    display.event(SubtestFinished(DRV, "docker runs", False, 0.4, "exit code 125"), progress)
+    display.event(BuildFailed(BuildFailure(DRV, 1, "builder failed")), progress)
+    display.event(BuildStopped(DRV), progress)
+    lines = [line.split("] ", 1)[1] for line in out.getvalue().splitlines()]
+    assert lines == [
+        "evaluating checks.x86_64-linux.vm-service-test",
+        "building vm-service-test",
+        "  server: booted in 12.5 s",
+        "  subtest 'docker runs' FAILED: exit code 125 in 0.4 s",
+        "FAILED vm-service-test (exit code 1)",
+        "finished vm-service-test (1 of 3 derivations built)",
+    ]
+    assert short("/nix/store/abc-name-with-dashes.drv") == "name-with-dashes"
+
+
+@requires_nix
+def test_rich_status_on_a_terminal(flake: Path, nix_env: dict[str, str]) -> None:
+    """With stderr on a pseudo-terminal the live status shows what builds and N of M."""
+    master, slave = pty.openpty()
+    env = {**nix_env, "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen(
+        vmtest_argv("run", "passing", "vm-test-suite", "--allow-tcg", "--flake", ref(flake)),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        text=True,
+    )
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    stdout, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stdout
+    text = seen.decode(errors="replace")
+    assert "\x1b[" in text  # styled, live output
+    assert "derivations built" in text
+    assert "subtest 'docker runs a container' passed" in text
+    assert "vmtest: passed" in stdout

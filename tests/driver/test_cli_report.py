@@ -1,0 +1,89 @@
+"""`vmtest list`, `manifest show|schema`, `report`, and the GitHub Actions outputs."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from conftest import check_by_name, load_json, ref, requires_nix, run_vmtest
+
+pytestmark = requires_nix
+
+
+def test_list_json_and_table(flake: Path, nix_env: dict[str, str]) -> None:
+    res = run_vmtest(["list", "--json", "--flake", ref(flake)], nix_env)
+    assert res.returncode == 0, res.output
+    names = [c["name"] for c in json.loads(res.stdout)["checks"]]
+    assert names[:2] == ["unit-vm-analysis", "passing"] and len(names) == 11
+    table = run_vmtest(["list", "--flake", ref(flake)], nix_env)
+    assert table.returncode == 0
+    assert "vm-service-test" in table.stdout and "fixture check vm-service-test" in table.stdout
+
+
+def test_manifest_show_and_schema(flake: Path, nix_env: dict[str, str]) -> None:
+    shown = run_vmtest(["manifest", "show", "--flake", ref(flake)], nix_env)
+    assert shown.returncode == 0, shown.output
+    assert json.loads(shown.stdout)["schemaVersion"] == 1
+    schema = run_vmtest(["manifest", "schema"], nix_env)
+    assert schema.returncode == 0
+    assert json.loads(schema.stdout)["$defs"]["Check"]["additionalProperties"] is False
+
+
+def test_report_converts_json_to_junit_and_markdown(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    report = tmp_path / "r.json"
+    ran = run_vmtest(
+        ["run", "passing", "failing", "--flake", ref(flake), "--report", str(report)], nix_env
+    )
+    assert ran.returncode == 1, ran.output
+    junit, md = tmp_path / "out.xml", tmp_path / "out.md"
+    res = run_vmtest(["report", str(report), "--junit", str(junit), "--markdown", str(md)], nix_env)
+    assert res.returncode == 0, res.output
+    root = ET.parse(junit).getroot()
+    failed = [c.get("name") for c in root.iter("testcase") if c.find("failure") is not None]
+    assert failed == ["failing"]
+    assert "FAIL: expected 22, got 2222" in md.read_text()
+    summary = run_vmtest(["report", str(report)], nix_env)
+    assert summary.returncode == 0 and "failing" in summary.stdout
+
+
+def test_report_rejects_a_bad_report(nix_env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"schemaVersion": 7}')
+    res = run_vmtest(["report", str(bad)], nix_env)
+    assert res.returncode == 2, res.output
+    assert res.stderr.startswith(f"error: {bad} is not a valid vmtest run report")
+    missing = run_vmtest(["report", str(tmp_path / "nope.json")], nix_env)
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
+def test_github_actions_summary_and_annotations(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    summary = tmp_path / "step-summary.md"
+    env = {
+        **nix_env,
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_WORKSPACE": str(flake),
+    }
+    res = run_vmtest(["run", "eval-error", "passing", "--flake", ref(flake)], env, cwd=flake)
+    assert res.returncode == 1, res.output
+    annotations = [line for line in res.stdout.splitlines() if line.startswith("::error")]
+    assert len(annotations) == 1
+    assert annotations[0].startswith("::error file=broken.nix,line=6,col=11")
+    assert "eval-error" in summary.read_text()
+
+
+def test_json_report_shape(flake: Path, nix_env: dict[str, str], tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    res = run_vmtest(["run", "passing", "--flake", ref(flake), "--report", str(report)], nix_env)
+    assert res.returncode == 0, res.output
+    data = load_json(report)
+    assert data["schemaVersion"] == 1 and data["toolVersion"] == "0.1.0"
+    assert data["flake"] == ref(flake) and data["status"] == "passed"
+    check = check_by_name(data, "passing")
+    assert check["attr"].startswith("checks.") and check["attr"].endswith(".passing")
+    assert Path(check["artifacts"][0]).read_text() == "passed\n"

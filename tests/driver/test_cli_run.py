@@ -1,0 +1,296 @@
+"""`vmtest quick|full|run` against the fixture flake with the real nix.
+
+Each case checks what a user gets: exit code, the printed summary, the JSON
+report and the JUnit file (parsed with xml.etree).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import (
+    check_by_name,
+    junit_cases,
+    load_json,
+    marker_of,
+    processes_with,
+    ref,
+    requires_nix,
+    run_vmtest,
+    set_settings,
+    vmtest_argv,
+)
+
+pytestmark = requires_nix
+
+
+def test_quick_passes_and_lists_warnings(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    report, junit = tmp_path / "r.json", tmp_path / "j.xml"
+    res = run_vmtest(
+        ["quick", "--flake", ref(flake), "--report", str(report), "--junit", str(junit)], nix_env
+    )
+    assert res.returncode == 0, res.output
+    assert "vm-analysis: OK (12 rules, 1 warnings) for vm, vm-aarch64" in res.stdout
+    assert "warning: sshd allows password authentication (ssh-password-auth)" in res.stdout
+    assert "fix:    set services.openssh.settings.PasswordAuthentication = false;" in res.stdout
+    data = load_json(report)
+    assert data["status"] == "passed"
+    check = check_by_name(data, "unit-vm-analysis")
+    assert check["status"] == "passed"
+    assert check["phases"]["evaluate"] is not None and check["phases"]["evaluate"] > 0
+    assert [f["id"] for f in check["findings"]] == ["ssh-password-auth"]
+    assert check["artifacts"] and Path(check["artifacts"][0]).is_file()
+    rules = ["docker-enabled", "openssh-package", "ssh-password-auth", "sudo-wheel"]
+    assert [(s["name"], s["status"]) for s in check["subtests"]] == [(r, "passed") for r in rules]
+    cases = junit_cases(junit)
+    for rule in rules:
+        assert cases[("unit-vm-analysis", rule)].find("failure") is None
+
+
+def test_quick_failure_prints_findings(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    set_settings(flake, marker_of(flake), analysis_fails=True)
+    junit = tmp_path / "j.xml"
+    res = run_vmtest(["quick", "--flake", ref(flake), "--junit", str(junit)], nix_env)
+    assert res.returncode == 1, res.output
+    assert "error: Docker service not properly configured" in res.stdout
+    assert "error: Missing required package: openssh" in res.stdout
+    assert "option: virtualisation.docker.enable" in res.stdout
+    cases = junit_cases(junit)
+    failed = {name for (cls, name), c in cases.items() if c.find("failure") is not None}
+    assert failed == {"docker-enabled", "openssh-package"}
+    assert cases[("unit-vm-analysis", "sudo-wheel")].find("failure") is None
+
+
+def test_quick_json_on_stdout(flake: Path, nix_env: dict[str, str]) -> None:
+    set_settings(flake, marker_of(flake), analysis_fails=True)
+    res = run_vmtest(["quick", "--flake", ref(flake), "--json"], nix_env)
+    assert res.returncode == 1, res.output
+    data = json.loads(res.stdout)  # nothing but JSON on stdout
+    check = check_by_name(data, "unit-vm-analysis")
+    assert check["status"] == "failed"
+    errors = [f["id"] for f in check["findings"] if f["severity"] == "error"]
+    assert errors == ["docker-enabled", "openssh-package"]
+    assert check["failure"]["drvPath"].endswith("-unit-vm-analysis.drv")
+
+
+def test_run_mixed_outcomes(flake: Path, nix_env: dict[str, str], tmp_path: Path) -> None:
+    report, junit = tmp_path / "r.json", tmp_path / "j.xml"
+    args = ["run", "passing", "failing", "dep-failing", "eval-error", "--flake", ref(flake)]
+    res = run_vmtest([*args, "--report", str(report), "--junit", str(junit)], nix_env)
+    assert res.returncode == 1, res.output
+    data = load_json(report)
+    statuses = {c["name"]: c["status"] for c in data["checks"]}
+    assert statuses == {
+        "passing": "passed",
+        "failing": "failed",
+        "dep-failing": "failed",
+        "eval-error": "eval-error",
+    }
+    failing = check_by_name(data, "failing")
+    assert failing["failure"]["drvPath"].endswith("-failing.drv")
+    assert "FAIL: expected 22, got 2222" in failing["failure"]["logTail"]
+    dep = check_by_name(data, "dep-failing")
+    assert dep["failure"]["drvPath"].endswith("-failing-dependency.drv")
+    assert "dependency failed" in dep["failure"]["message"]
+    ev = check_by_name(data, "eval-error")["failure"]["evalError"]
+    assert ev["file"].endswith("/broken.nix") and ev["line"] == 6 and ev["column"] == 11
+    assert "attribute 'drv' missing" in ev["message"]
+    # what a user sees
+    assert "FAIL: expected 22, got 2222" in res.stdout
+    assert "broken.nix:6:11" in res.stdout
+    cases = junit_cases(junit)
+    assert cases[("failing", "failing")].find("failure") is not None
+    assert cases[("passing", "passing")].find("failure") is None
+    assert cases[("eval-error", "eval-error")].find("error") is not None
+
+
+def test_run_driver_subtests(flake: Path, nix_env: dict[str, str], tmp_path: Path) -> None:
+    report, junit = tmp_path / "r.json", tmp_path / "j.xml"
+    args = ["run", "vm-test-suite", "vm-service-test", "--allow-tcg", "--flake", ref(flake)]
+    res = run_vmtest([*args, "--report", str(report), "--junit", str(junit)], nix_env)
+    assert res.returncode == 1, res.output
+    data = load_json(report)
+    suite = check_by_name(data, "vm-test-suite")
+    assert suite["status"] == "passed"
+    assert [(s["name"], s["status"]) for s in suite["subtests"]] == [
+        ("sshd accepts the test key", "passed"),
+        ("docker runs a container", "passed"),
+    ]
+    assert suite["phases"]["boot"] == pytest.approx(12.5)
+    service = check_by_name(data, "vm-service-test")
+    assert service["status"] == "failed"
+    failed = [s for s in service["subtests"] if s["status"] == "failed"]
+    assert [s["name"] for s in failed] == ["docker runs a container"]
+    assert "docker run hello-world" in failed[0]["message"]
+    assert "subtest 'docker runs a container' failed" in res.stdout
+    cases = junit_cases(junit)
+    assert cases[("vm-service-test", "docker runs a container")].find("failure") is not None
+    assert cases[("vm-service-test", "sshd accepts the test key")].find("failure") is None
+    assert cases[("vm-test-suite", "docker runs a container")].find("failure") is None
+
+
+def test_run_judge_checks(flake: Path, nix_env: dict[str, str], tmp_path: Path) -> None:
+    """Full-tier style: judges over one shared driver run print a verdict block each."""
+    report, junit = tmp_path / "r.json", tmp_path / "j.xml"
+    args = ["run", "judge-pass", "judge-fail", "judge-suite", "--allow-tcg", "--flake", ref(flake)]
+    res = run_vmtest([*args, "--report", str(report), "--junit", str(junit)], nix_env)
+    assert res.returncode == 1, res.output
+    data = load_json(report)
+    subtests = {
+        c["name"]: [(s["name"], s["status"]) for s in c["subtests"]] for c in data["checks"]
+    }
+    assert subtests["judge-pass"] == [
+        ("sshd accepts the test key", "passed"),
+        ("docker runs a container", "passed"),
+    ]
+    judged_fail = [
+        ("server reaches multi-user.target", "passed"),
+        ("no systemd unit has failed", "failed"),
+        ("host name is the configured one", "not-run"),
+    ]
+    assert subtests["judge-fail"] == judged_fail
+    assert subtests["judge-suite"] == [*judged_fail, *subtests["judge-pass"]]
+    fail = check_by_name(data, "judge-fail")
+    assert fail["status"] == "failed"
+    assert "docker.service" in fail["subtests"][1]["message"]
+    assert fail["phases"]["boot"] == pytest.approx(12.5)  # from the shared driver run
+    assert "subtest 'no systemd unit has failed' failed" in res.stdout
+    cases = junit_cases(junit)
+    assert cases[("judge-fail", "no systemd unit has failed")].find("failure") is not None
+    assert cases[("judge-suite", "docker runs a container")].find("failure") is None
+
+
+def test_cached_pass_reads_subtests_from_stored_log(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    first = run_vmtest(["full", "--allow-tcg", "--flake", ref(flake)], nix_env)
+    assert first.returncode == 0, first.output
+    report = tmp_path / "r.json"
+    again = run_vmtest(
+        ["full", "--allow-tcg", "--flake", ref(flake), "--report", str(report)], nix_env
+    )
+    assert again.returncode == 0, again.output
+    suite = check_by_name(load_json(report), "vm-test-suite")
+    assert [s["status"] for s in suite["subtests"]] == ["passed", "passed"]
+
+
+def test_full_refuses_without_kvm(flake: Path, nix_env: dict[str, str]) -> None:
+    env = {**nix_env, "VMTEST_KVM_DEVICE": "/nonexistent/kvm"}
+    res = run_vmtest(["full", "--flake", ref(flake)], env)
+    assert res.returncode == 3, res.output
+    assert "error: no usable KVM for vm-test-suite: /nonexistent/kvm does not exist" in res.stderr
+    assert "--allow-tcg" in res.stderr
+    assert "Traceback" not in res.output
+
+
+def test_full_allow_tcg_runs_without_kvm(flake: Path, nix_env: dict[str, str]) -> None:
+    env = {**nix_env, "VMTEST_KVM_DEVICE": "/nonexistent/kvm"}
+    res = run_vmtest(["full", "--allow-tcg", "--flake", ref(flake)], env)
+    assert res.returncode == 0, res.output
+    assert "without KVM (--allow-tcg)" in res.stderr
+
+
+def test_timeout_kills_the_build(flake: Path, nix_env: dict[str, str], tmp_path: Path) -> None:
+    report, junit = tmp_path / "r.json", tmp_path / "j.xml"
+    args = ["run", "slow", "--timeout", "2", "--flake", ref(flake)]
+    started = time.monotonic()
+    res = run_vmtest([*args, "--report", str(report), "--junit", str(junit)], nix_env)
+    assert res.returncode == 4, res.output
+    assert time.monotonic() - started < 15
+    check = check_by_name(load_json(report), "slow")
+    assert check["status"] == "timed-out"
+    assert "waiting forever" in check["failure"]["logTail"]
+    assert junit_cases(junit)[("slow", "slow")].find("error") is not None
+    assert _eventually_empty(marker_of(flake)) == []
+
+
+def test_ctrl_c_writes_partial_report(flake: Path, nix_env: dict[str, str], tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    args = vmtest_argv("run", "slow", "passing", "--flake", ref(flake), "--report", str(report))
+    proc = subprocess.Popen(
+        args, env=nix_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:  # wait until the slow builder runs
+        if "building slow" in line:
+            break
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stdout + stderr
+    data = load_json(report)
+    assert data["status"] == "interrupted" and data["interrupted"] is True
+    slow = check_by_name(data, "slow")
+    assert slow["status"] == "interrupted"
+    assert "Traceback" not in stderr
+    # neither the builder (marked by its environment) nor the `nix build` of its drv is left
+    assert _eventually_empty(marker_of(flake), slow["failure"]["drvPath"]) == []
+
+
+def _eventually_empty(marker: str, *cmdline_parts: str, within: float = 10) -> list[str]:
+    deadline = time.monotonic() + within
+    while (left := processes_with(marker, *cmdline_parts)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
+def test_nix_options_are_passed_through(flake: Path, nix_env: dict[str, str]) -> None:
+    args = ["run", "passing", "--flake", ref(flake), "--builders", ""]
+    options = ["--option", "cores", "1", "--option", "max-jobs=1"]  # nix's form and NAME=VALUE
+    res = run_vmtest(["--debug", *args, *options], nix_env)
+    assert res.returncode == 0, res.output
+    builds = [line for line in res.stderr.splitlines() if line.startswith("debug: + nix build")]
+    assert len(builds) == 1
+    assert "--builders '' --option cores 1 --option max-jobs 1" in builds[0]
+
+
+def test_check_of_another_system(flake: Path, nix_env: dict[str, str]) -> None:
+    res = run_vmtest(
+        ["run", "passing", "--system", "riscv64-linux", "--flake", ref(flake)], nix_env
+    )
+    assert res.returncode == 2, res.output
+    assert "error: check 'passing' is not defined for riscv64-linux" in res.stderr
+
+
+def test_sigterm_stops_nix_and_writes_report(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    report = tmp_path / "r.json"
+    args = vmtest_argv("run", "slow", "--flake", ref(flake), "--report", str(report))
+    proc = subprocess.Popen(
+        args, env=nix_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "building slow" in line:
+            break
+    proc.terminate()
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stdout + stderr
+    assert load_json(report)["status"] == "interrupted"
+    assert _eventually_empty(marker_of(flake)) == []
+
+
+def test_timeout_blames_each_check_for_its_own(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    report = tmp_path / "r.json"
+    args = ["run", "failing", "slow", "--timeout", "3", "--flake", ref(flake)]
+    res = run_vmtest([*args, "--report", str(report)], nix_env)
+    assert res.returncode == 4, res.output
+    data = load_json(report)
+    slow, failing = check_by_name(data, "slow"), check_by_name(data, "failing")
+    assert slow["status"] == "timed-out"
+    assert slow["failure"]["drvPath"].endswith("-slow.drv")
+    assert failing["status"] in ("failed", "timed-out")  # depends on which nix built first
+    assert failing["failure"]["drvPath"].endswith("-failing.drv")
+    assert _eventually_empty(marker_of(flake)) == []

@@ -1,0 +1,103 @@
+"""Argv builders and version feature detection (exact argv is asserted only here)."""
+
+from __future__ import annotations
+
+import pytest
+from vmtest.errors import EnvironmentNotReady
+from vmtest.nix import parse_build_json
+from vmtest.nixargv import (
+    NixOptions,
+    NixVersion,
+    build_argv,
+    drv_path_argv,
+    eval_json_argv,
+    read_log_argv,
+    show_config_argv,
+)
+
+V28 = NixVersion.parse("nix (Nix) 2.8.0")
+V226 = NixVersion.parse("nix (Nix) 2.26.3")
+DRV = "/nix/store/43arx3zyfv7lmfd4c6ml20672m7h43cg-ok.drv"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("nix (Nix) 2.8.0\n", (2, 8, 0)),
+        ("nix (Nix) 2.26.3", (2, 26, 3)),
+        ("nix (Lix, like Nix) 2.91.1", (2, 91, 1)),
+        ("nix (Determinate Nix 3.8.2) 2.30.1", (2, 30, 1)),
+        ("nix (Nix) 2.24", (2, 24, 0)),
+    ],
+)
+def test_version_parse(text: str, expected: tuple[int, int, int]) -> None:
+    v = NixVersion.parse(text)
+    assert (v.major, v.minor, v.patch) == expected
+
+
+def test_version_garbage() -> None:
+    with pytest.raises(EnvironmentNotReady):
+        NixVersion.parse("command not found")
+
+
+def test_feature_detection() -> None:
+    assert not V28.has_drv_output_selector and V226.has_drv_output_selector
+    assert (
+        NixVersion(2, 13).has_drv_output_selector
+        and not NixVersion(2, 12, 9).has_drv_output_selector
+    )
+    assert show_config_argv(V28) == ["nix", "show-config", "--json"]
+    assert show_config_argv(V226) == ["nix", "config", "show", "--json"]
+    assert show_config_argv(V28, "nix-command") == [
+        "nix", "--extra-experimental-features", "nix-command", "show-config", "--json",
+    ]  # fmt: skip
+
+
+def test_build_argv_selects_outputs_by_version() -> None:
+    opts = NixOptions()
+    common = [
+        "nix",
+        "build",
+        "--json",
+        "--no-link",
+        "--keep-going",
+        "--log-format",
+        "internal-json",
+        "-v",
+    ]
+    assert build_argv([DRV], V28, opts) == [*common, DRV]
+    assert build_argv([DRV], V226, opts) == [*common, f"{DRV}^*"]
+
+
+def test_pass_through_options() -> None:
+    opts = NixOptions(builders="ssh://b x86_64-linux", store="daemon", options=(("cores", "4"),))
+    assert eval_json_argv(".", "vmtestManifest", opts, apply="builtins.attrNames") == [
+        "nix", "eval", "--json",
+        "--builders", "ssh://b x86_64-linux", "--store", "daemon", "--option", "cores", "4",
+        ".#vmtestManifest", "--apply", "builtins.attrNames",
+    ]  # fmt: skip
+    assert drv_path_argv("path:/f", "checks.x86_64-linux.a", opts) == [
+        "nix", "path-info", "--derivation", "--log-format", "internal-json",
+        "--builders", "ssh://b x86_64-linux", "--store", "daemon", "--option", "cores", "4",
+        "path:/f#checks.x86_64-linux.a",
+    ]  # fmt: skip
+    assert read_log_argv(DRV, NixOptions(store="daemon")) == [
+        "nix-store", "--store", "daemon", "--read-log", DRV,
+    ]  # fmt: skip
+
+
+def test_parse_build_json() -> None:
+    out = (
+        '[{"drvPath":"/nix/store/a.drv","outputs":{"out":"/nix/store/a","doc":"/nix/store/a-doc"}}]'
+    )
+    assert parse_build_json(out) == {"/nix/store/a.drv": ["/nix/store/a", "/nix/store/a-doc"]}
+    assert parse_build_json("") == {}
+    assert parse_build_json("not json") == {}
+
+
+def test_builds_remotely() -> None:
+    assert not NixOptions().builds_remotely
+    assert not NixOptions(builders="").builds_remotely
+    assert not NixOptions(store="daemon").builds_remotely
+    assert NixOptions(builders="ssh://kvm-box x86_64-linux").builds_remotely
+    assert NixOptions(store="ssh-ng://kvm-box").builds_remotely
