@@ -68,9 +68,22 @@ in
     instantiationError = null;
   };
   nixpkgs.hostPlatform = config.nixpkgs.hostPlatform.system;
-  networking.firewall = {
-    inherit (config.networking.firewall) enable allowedTCPPorts;
-  };
+  # Global and per-interface openings (firewall.nix read at
+  # 0192bb844360b5b42ebaf7f575f84d79910a5927: allowedTCPPorts and
+  # allowedTCPPortRanges = [ { from; to; } ], both also under interfaces.<name>).
+  networking.firewall =
+    let
+      fw = config.networking.firewall;
+      tcp = x: {
+        allowedTCPPorts = x.allowedTCPPorts or [ ];
+        allowedTCPPortRanges = x.allowedTCPPortRanges or [ ];
+      };
+    in
+    {
+      inherit (fw) enable;
+      interfaces = builtins.mapAttrs (_: tcp) (fw.interfaces or { });
+    }
+    // tcp fw;
   services.openssh = {
     inherit (ssh) enable ports;
     settings = {
@@ -109,7 +122,11 @@ in
       }
     else
       { };
-  system.stateVersion = if stateVersionSet then config.system.stateVersion else null;
+  system = {
+    stateVersion = if stateVersionSet then config.system.stateVersion else null;
+    # Set by the enabled boot loader module ("" without one; top-level.nix).
+    boot.loader.id = config.system.boot.loader.id or "";
+  };
   assertions = map (a: {
     inherit (a) assertion message;
   }) config.assertions;
