@@ -57,6 +57,11 @@ let
   # Set by the configuration, not by the option's default (priority 1500).
   stateVersionSet = (options.system.stateVersion.highestPrio or 0) < 1500;
 
+  # top-level.nix (read at 01502f439c6a734621f212e450e7a6a9f35a0c5f) builds
+  # toplevel as lib.asserts.checkAssertWarn assertions warnings baseSystem;
+  # checkAssertWarn (lib/asserts.nix, stored copies 611725719 and 54193604583)
+  # `throw`s "Failed assertions: ..." and only traces warnings, so a failed
+  # assertion is caught here and reported from `assertions` below.
   toplevel = builtins.tryEval config.system.build.toplevel.drvPath;
 in
 {

@@ -106,13 +106,15 @@ let
   # kernel and mounts its own file systems) or to a container.
   bootsItself = d: !(vmOnly d) && !(isContainer d);
 
-  # Every module of a boot loader sets system.boot.loader.id, one at a time
-  # (nixos/modules/system/activation/top-level.nix: "so only one of them can be
-  # set at once"): "grub", "systemd-boot", "generic-extlinux-compatible",
-  # "limine" (limine.nix sets it and grub.enable = mkDefault false; read at
+  # Every boot loader module sets system.boot.loader.id (declared with default
+  # "" in nixos/modules/system/activation/top-level.nix, read at
+  # 01502f439c6a734621f212e450e7a6a9f35a0c5f; grub.nix: "Common attribute for
+  # boot loaders so only one of them can be set at once"): "grub",
+  # "systemd-boot", "generic-extlinux-compatible", "limine" (limine.nix sets it
+  # and grub.enable = mkDefault false; read at
   # 416819a31ea7d634847ff44c0e66e33e28ea4adb), ... GRUB also needs a device:
   # grub.nix asserts mirroredBoots != [ ] (stored copy id 25306865466,
-  # nixfmt-era grub.nix; the pin nixos-26.05 02e08985 is not stored).
+  # nixfmt-era grub.nix). The pin nixos-26.05 02e08985 is not stored.
   hasBootLoader =
     d:
     let
