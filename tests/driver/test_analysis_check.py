@@ -136,3 +136,35 @@ def test_several_configs_share_findings_or_name_their_config() -> None:
     assert "  - [vm] Missing required package: openssh\n" in log
     assert "[vm-aarch64]" not in log
     assert len(re.findall(r"Docker service not properly configured", log)) == 1
+
+
+def test_store_paths_named_in_nixos_messages_are_text_not_build_inputs(tmp_path: Path) -> None:
+    # A NixOS warning that interpolates a package (string context) of a system
+    # no builder has: the report must neither depend on nor build it.
+    entry = tmp_path / "context.nix"
+    entry.write_text(
+        f"""
+        let
+          f = import {UNIT / "fixtures"};
+          linuxOnly = derivation {{
+            name = "linux-only";
+            system = "vmtest-no-such-system";
+            builder = "/bin/false";
+          }};
+        in
+        import {UNIT / "check.nix"} {{
+          system = builtins.currentSystem;
+          configs = [ {{
+            name = "vm";
+            data = f.passing // {{ warnings = [ "see ${{linuxOnly}}/etc/thing" ]; }};
+          }} ];
+        }}
+        """,
+        encoding="utf-8",
+    )
+    drv = checked(["nix-instantiate", str(entry)]).strip()
+    # The check's .drv refers to nothing in the store (no inputs at all).
+    assert checked(["nix-store", "--query", "--references", drv]).split() == []
+    stdout = checked(["nix", "build", "--no-link", "--json", "-f", str(entry)])
+    text = Path(json.loads(stdout)[0]["outputs"]["out"]).read_text(encoding="utf-8")
+    assert re.search(r"  - NixOS warning: see /nix/store/[a-z0-9]{32}-linux-only/etc/thing\n", text)

@@ -56,7 +56,12 @@ def test_offline_evaluation_sees_the_vm_definitions() -> None:
         "KbdInteractiveAuthentication": False,
     }
     assert data["users"]["users"]["dev"]["extraGroups"] == ["wheel", "docker"]
-    assert data["networking"]["firewall"] == {"enable": True, "allowedTCPPorts": [22]}
+    assert data["networking"]["firewall"] == {
+        "enable": True,
+        "allowedTCPPorts": [22],
+        "allowedTCPPortRanges": [],
+        "interfaces": {},
+    }
 
 
 def test_vm_shared_sets_no_nixpkgs_options() -> None:

@@ -57,6 +57,11 @@ let
   # Set by the configuration, not by the option's default (priority 1500).
   stateVersionSet = (options.system.stateVersion.highestPrio or 0) < 1500;
 
+  # top-level.nix (read at 01502f439c6a734621f212e450e7a6a9f35a0c5f) builds
+  # toplevel as lib.asserts.checkAssertWarn assertions warnings baseSystem;
+  # checkAssertWarn (lib/asserts.nix, stored copies 611725719 and 54193604583)
+  # `throw`s "Failed assertions: ..." and only traces warnings, so a failed
+  # assertion is caught here and reported from `assertions` below.
   toplevel = builtins.tryEval config.system.build.toplevel.drvPath;
 in
 {
@@ -68,9 +73,22 @@ in
     instantiationError = null;
   };
   nixpkgs.hostPlatform = config.nixpkgs.hostPlatform.system;
-  networking.firewall = {
-    inherit (config.networking.firewall) enable allowedTCPPorts;
-  };
+  # Global and per-interface openings (firewall.nix read at
+  # 0192bb844360b5b42ebaf7f575f84d79910a5927: allowedTCPPorts and
+  # allowedTCPPortRanges = [ { from; to; } ], both also under interfaces.<name>).
+  networking.firewall =
+    let
+      fw = config.networking.firewall;
+      tcp = x: {
+        allowedTCPPorts = x.allowedTCPPorts or [ ];
+        allowedTCPPortRanges = x.allowedTCPPortRanges or [ ];
+      };
+    in
+    {
+      inherit (fw) enable;
+      interfaces = builtins.mapAttrs (_: tcp) (fw.interfaces or { });
+    }
+    // tcp fw;
   services.openssh = {
     inherit (ssh) enable ports;
     settings = {
@@ -109,7 +127,11 @@ in
       }
     else
       { };
-  system.stateVersion = if stateVersionSet then config.system.stateVersion else null;
+  system = {
+    stateVersion = if stateVersionSet then config.system.stateVersion else null;
+    # Set by the enabled boot loader module ("" without one; top-level.nix).
+    boot.loader.id = config.system.boot.loader.id or "";
+  };
   assertions = map (a: {
     inherit (a) assertion message;
   }) config.assertions;

@@ -21,10 +21,17 @@ let
   names = map (a: a.name) analyses;
 
   # Multi-line NixOS messages would break the line format: fold to one line.
+  # A NixOS warning or assertion message may interpolate a store path (e.g.
+  # "${pkgs.foo}"); its string context would make the check's derivation
+  # depend on that path, so the quick tier would build Linux packages (on
+  # macOS: fail to). The report is text only: drop the context explicitly
+  # (builtins.match below happens to drop it too, but that is not promised).
   oneLine =
     s:
     let
-      flat = builtins.replaceStrings [ "\r\n" "\n" "\t" ] [ " " " " " " ] (toString s);
+      flat = builtins.replaceStrings [ "\r\n" "\n" "\t" ] [ " " " " " " ] (
+        builtins.unsafeDiscardStringContext (toString s)
+      );
       m = builtins.match "[ ]*(.*[^ ])[ ]*" flat;
     in
     if m == null then "" else builtins.head m;

@@ -15,7 +15,8 @@
 #       instantiationError = null;            # its message, when one is known
 #     };
 #     nixpkgs.hostPlatform = "x86_64-linux";
-#     networking.firewall = { enable; allowedTCPPorts; };
+#     networking.firewall = { enable; allowedTCPPorts; allowedTCPPortRanges = [ { from; to; } ];
+#                             interfaces.<name> = { allowedTCPPorts; allowedTCPPortRanges; }; };
 #     services.openssh = { enable; ports; settings = { PermitRootLogin;
 #                          PasswordAuthentication; KbdInteractiveAuthentication; }; };
 #     virtualisation.docker.enable = true;
@@ -27,6 +28,7 @@
 #     environment.systemPackages = [ "openssh" ... ];            # package names
 #     boot = { isContainer; loader = { grub = { enable; devices; };
 #              systemd-boot.enable; generic-extlinux-compatible.enable; }; };
+#     system.boot.loader.id = "grub";           # the enabled loader module's id, "" for none
 #     fileSystems."/" = { device; fsType; };
 #     system.stateVersion = "26.05";          # null: not set by the configuration
 #     assertions = [ { assertion; message; } ];
@@ -100,58 +102,104 @@ let
   boot = d: get [ "boot" ] { } d;
   vmOnly = d: get [ "_analysis" "vmOnly" ] false d;
   isContainer = d: (boot d).isContainer or false;
+  # The boot rules do not apply to a direct-boot test VM (qemu-vm.nix boots the
+  # kernel and mounts its own file systems) or to a container.
+  bootsItself = d: !(vmOnly d) && !(isContainer d);
+
+  # Every boot loader module sets system.boot.loader.id (declared with default
+  # "" in nixos/modules/system/activation/top-level.nix, read at
+  # 01502f439c6a734621f212e450e7a6a9f35a0c5f; grub.nix: "Common attribute for
+  # boot loaders so only one of them can be set at once"): "grub",
+  # "systemd-boot", "generic-extlinux-compatible", "limine" (limine.nix sets it
+  # and grub.enable = mkDefault false; read at
+  # 416819a31ea7d634847ff44c0e66e33e28ea4adb), ... GRUB also needs a device:
+  # grub.nix asserts mirroredBoots != [ ] (stored copy id 25306865466,
+  # nixfmt-era grub.nix). The pin nixos-26.05 02e08985 is not stored.
+  hasBootLoader =
+    d:
+    let
+      loader = (boot d).loader or { };
+      grub = loader.grub or { };
+      id = get [ "system" "boot" "loader" "id" ] "" d;
+    in
+    ((grub.enable or false) && (grub.devices or [ ]) != [ ])
+    || (loader.systemd-boot.enable or false)
+    || (loader.generic-extlinux-compatible.enable or false)
+    || (id != "" && id != "grub");
+
+  # Port 22 is open when the firewall allows it on any interface, by port or
+  # by range (firewall.nix: allowedTCPPorts/allowedTCPPortRanges, global and
+  # per interface; read at 0192bb844360b5b42ebaf7f575f84d79910a5927).
+  opensPort22 =
+    fw:
+    let
+      inRange = r: (r.from or 65536) <= 22 && 22 <= (r.to or (-1));
+      opens =
+        x: builtins.elem 22 (x.allowedTCPPorts or [ ]) || builtins.any inRange (x.allowedTCPPortRanges or [ ]);
+    in
+    opens fw || builtins.any opens (builtins.attrValues (fw.interfaces or { }));
+
+  # A rule with one fixed finding, reported under the rule's own id when
+  # `failing data` holds.
+  simpleRule =
+    {
+      id,
+      title,
+      severity ? "error",
+      failing,
+      option,
+      message,
+      fix,
+    }:
+    {
+      inherit id title;
+      check =
+        d:
+        when (failing d) {
+          inherit
+            id
+            severity
+            option
+            message
+            fix
+            ;
+        };
+    };
 
   showValue = v: if v == null then "unset" else if builtins.isBool v then (if v then "true" else "false") else toString v;
 
   rules = [
-    {
+    (simpleRule {
       id = "docker-enabled";
       title = "Docker service is enabled";
-      check =
-        d:
-        when (!(get [ "virtualisation" "docker" "enable" ] false d)) {
-          id = "docker-enabled";
-          severity = "error";
-          option = "virtualisation.docker.enable";
-          message = "Docker service not properly configured";
-          fix = "set virtualisation.docker.enable = true;";
-        };
-    }
+      failing = d: !(get [ "virtualisation" "docker" "enable" ] false d);
+      option = "virtualisation.docker.enable";
+      message = "Docker service not properly configured";
+      fix = "set virtualisation.docker.enable = true;";
+    })
     {
       id = "docker-group";
       title = "Test user is in the docker group";
       check = d: when (!(memberOf "docker" d)) (groupRule "docker" d);
     }
-    {
+    (simpleRule {
       id = "openssh-enabled";
       title = "OpenSSH service is enabled";
-      check =
-        d:
-        when (!(sshdEnabled d)) {
-          id = "openssh-enabled";
-          severity = "error";
-          option = "services.openssh.enable";
-          message = "OpenSSH service is not enabled";
-          fix = "set services.openssh.enable = true;";
-        };
-    }
-    {
+      failing = d: !(sshdEnabled d);
+      option = "services.openssh.enable";
+      message = "OpenSSH service is not enabled";
+      fix = "set services.openssh.enable = true;";
+    })
+    (simpleRule {
       id = "openssh-package";
       title = "openssh package is installed";
-      check =
-        d:
-        when
-          (
-            !(builtins.any (l.hasPrefix "openssh") (get [ "environment" "systemPackages" ] [ ] d))
-          )
-          {
-            id = "openssh-package";
-            severity = "error";
-            option = "environment.systemPackages";
-            message = "Missing required package: openssh";
-            fix = "add config.services.openssh.package (pkgs.openssh) to environment.systemPackages";
-          };
-    }
+      # Names are pnames: "openssh", "openssh-with-hpn", "openssh-with-gssapi".
+      failing =
+        d: !(builtins.any (l.hasPrefix "openssh") (get [ "environment" "systemPackages" ] [ ] d));
+      option = "environment.systemPackages";
+      message = "Missing required package: openssh";
+      fix = "add config.services.openssh.package (pkgs.openssh) to environment.systemPackages";
+    })
     {
       id = "sshd-root-login";
       title = "sshd refuses root login";
@@ -217,23 +265,15 @@ let
           fix = "set vmtest.testUser.authorizedKeys (or a password) for a user with isNormalUser = true;";
         };
     }
-    {
+    (simpleRule {
       id = "sudo-enabled";
       title = "sudo is enabled";
-      check =
-        d:
-        when
-          (
-            !(get [ "security" "sudo" "enable" ] false d) && !(get [ "security" "sudo-rs" "enable" ] false d)
-          )
-          {
-            id = "sudo-enabled";
-            severity = "error";
-            option = "security.sudo.enable";
-            message = "sudo is not enabled, so wheel cannot become root";
-            fix = "set security.sudo.enable = true;";
-          };
-    }
+      failing =
+        d: !(get [ "security" "sudo" "enable" ] false d) && !(get [ "security" "sudo-rs" "enable" ] false d);
+      option = "security.sudo.enable";
+      message = "sudo is not enabled, so wheel cannot become root";
+      fix = "set security.sudo.enable = true;";
+    })
     {
       id = "wheel-group";
       title = "Test user is in the wheel group";
@@ -259,7 +299,7 @@ let
             fix = "add 22 to services.openssh.ports";
           }
         else
-          when ((fw.enable or true) && !(builtins.elem 22 (fw.allowedTCPPorts or [ ]))) {
+          when ((fw.enable or true) && !(opensPort22 fw)) {
             id = "ssh-port";
             severity = "error";
             option = "networking.firewall.allowedTCPPorts";
@@ -267,64 +307,37 @@ let
             fix = "set services.openssh.openFirewall = true; (or add 22 to networking.firewall.allowedTCPPorts)";
           };
     }
-    {
+    (simpleRule {
       id = "firewall-enabled";
       title = "The firewall is on";
-      check =
-        d:
-        when (!(get [ "networking" "firewall" "enable" ] true d)) {
-          id = "firewall-enabled";
-          severity = "warning";
-          option = "networking.firewall.enable";
-          message = "The firewall is disabled";
-          fix = "set networking.firewall.enable = true; and open only the ports the VM serves";
-        };
-    }
-    {
+      severity = "warning";
+      failing = d: !(get [ "networking" "firewall" "enable" ] true d);
+      option = "networking.firewall.enable";
+      message = "The firewall is disabled";
+      fix = "set networking.firewall.enable = true; and open only the ports the VM serves";
+    })
+    (simpleRule {
       id = "boot-loader";
       title = "A boot loader is configured";
-      check =
-        d:
-        let
-          loader = (boot d).loader or { };
-          grub = loader.grub or { };
-          ok =
-            vmOnly d
-            || isContainer d
-            || ((grub.enable or false) && (grub.devices or [ ]) != [ ])
-            || (loader.systemd-boot.enable or false)
-            || (loader.generic-extlinux-compatible.enable or false);
-        in
-        when (!ok) {
-          id = "boot-loader";
-          severity = "error";
-          option = "boot.loader.grub.devices";
-          message = "No boot loader is configured (GRUB has no device and systemd-boot is off)";
-          fix = "set boot.loader.grub.device = \"/dev/vda\"; (or enable boot.loader.systemd-boot for EFI)";
-        };
-    }
-    {
+      failing = d: bootsItself d && !(hasBootLoader d);
+      option = "boot.loader.grub.devices";
+      message = "No boot loader is configured (GRUB has no device and systemd-boot is off)";
+      fix = "set boot.loader.grub.device = \"/dev/vda\"; (or enable boot.loader.systemd-boot for EFI)";
+    })
+    (simpleRule {
       id = "root-filesystem";
       title = "A root file system is defined";
-      check =
+      failing =
         d:
         let
           root = get [ "fileSystems" "/" ] null d;
-          ok =
-            vmOnly d
-            || isContainer d
-            || (
-              root != null && ((root.device or null) != null || (root.fsType or null) == "tmpfs")
-            );
         in
-        when (!ok) {
-          id = "root-filesystem";
-          severity = "error";
-          option = "fileSystems.\"/\"";
-          message = "No root file system is defined";
-          fix = "set fileSystems.\"/\" = { device = \"/dev/disk/by-label/nixos\"; fsType = \"ext4\"; };";
-        };
-    }
+        bootsItself d
+        && !(root != null && ((root.device or null) != null || (root.fsType or null) == "tmpfs"));
+      option = "fileSystems.\"/\"";
+      message = "No root file system is defined";
+      fix = "set fileSystems.\"/\" = { device = \"/dev/disk/by-label/nixos\"; fsType = \"ext4\"; };";
+    })
     {
       id = "platform";
       title = "Target platform matches the check";
@@ -342,19 +355,14 @@ let
           fix = "set nixpkgs.hostPlatform = \"${expected}\"; where nixosConfigurations.${name d} is built (nix/nixos-configurations.nix), not in vm-shared.nix";
         };
     }
-    {
+    (simpleRule {
       id = "state-version";
       title = "system.stateVersion is set";
-      check =
-        d:
-        when (get [ "system" "stateVersion" ] null d == null) {
-          id = "state-version";
-          severity = "error";
-          option = "system.stateVersion";
-          message = "system.stateVersion is not set";
-          fix = "set system.stateVersion to the release the VM was first installed with, e.g. \"26.05\"";
-        };
-    }
+      failing = d: get [ "system" "stateVersion" ] null d == null;
+      option = "system.stateVersion";
+      message = "system.stateVersion is not set";
+      fix = "set system.stateVersion to the release the VM was first installed with, e.g. \"26.05\"";
+    })
     {
       id = "nixos-assertions";
       title = "NixOS assertions hold";

@@ -74,7 +74,9 @@ with subtest("sudo grants wheel members all commands"):
     t.assertRegex(rules, r"\(ALL(\s*:\s*ALL)?\)\s+([A-Z_]+:\s*)*ALL\b")
 
 with subtest("docker daemon is active"):
-    # The client call also starts a socket-activated daemon (enableOnBoot = false).
+    # docker.service starts at boot (virtualisation.docker.enableOnBoot defaults to
+    # true, docker.nix read at stored id 88920425); the client call would also
+    # start it through docker.socket.
     server.wait_until_succeeds("docker info --format '{{.ServerVersion}}'", timeout=STEP_TIMEOUT)
     server.wait_for_unit("docker.service", timeout=STEP_TIMEOUT)
 

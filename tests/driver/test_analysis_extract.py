@@ -1,0 +1,186 @@
+"""tests/unit/extract.nix on a stand-in for a nixosSystem result, with the real nix.
+
+No nixpkgs here, so the "NixOS system" is a small attrset shaped like the part
+of `nixpkgs.lib.nixosSystem { ... }` that the extractor reads. Its toplevel
+behaves like nixpkgs' (nixos/modules/system/activation/top-level.nix, via
+lib.asserts.checkAssertWarn): failed assertions make `toplevel` throw. What a
+user sees is the findings of the real rules and the real check derivation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nixeval import UNIT, checked, eval_json, run
+
+# A fake NixOS result. `assertions` and `toplevelThrow` break it; `config` is
+# merged recursively over the defaults (packages and lists are replaced).
+STUB = """
+{ assertions ? [ ], toplevelThrow ? null, config ? { } }:
+let
+  pkg = n: { type = "derivation"; pname = n; name = "${n}-1.0"; };
+  failed = builtins.filter (a: !a.assertion) assertions;
+  toplevel =
+    if failed != [ ] then
+      throw "\\nFailed assertions:\\n${builtins.concatStringsSep "\\n" (map (a: "- ${a.message}") failed)}"
+    else if toplevelThrow != null then
+      throw toplevelThrow
+    else
+      derivation { name = "nixos-system-vmtest"; system = "x86_64-linux"; builder = "/bin/sh"; };
+  defaults = {
+    virtualisation.docker.enable = true;
+    nixpkgs.hostPlatform.system = "x86_64-linux";
+    networking.firewall = {
+      enable = true;
+      allowedTCPPorts = [ 22 ];
+      allowedTCPPortRanges = [ ];
+      interfaces = { };
+    };
+    services.openssh = {
+      enable = true;
+      ports = [ 22 ];
+      settings = {
+        PermitRootLogin = "no";
+        PasswordAuthentication = false;
+        KbdInteractiveAuthentication = false;
+      };
+    };
+    users.users.dev = {
+      isNormalUser = true;
+      enable = true;
+      group = "users";
+      extraGroups = [ "wheel" "docker" ];
+      shell = pkg "bash-interactive" // { shellPath = "/bin/bash"; };
+      password = null;
+      initialPassword = "dev";
+      hashedPassword = null;
+      initialHashedPassword = null;
+      hashedPasswordFile = null;
+      openssh.authorizedKeys = { keys = [ ]; keyFiles = [ ]; };
+    };
+    security = { sudo.enable = true; sudo-rs.enable = false; };
+    environment.systemPackages = [ (pkg "openssh") (pkg "git") ];
+    boot = {
+      isContainer = false;
+      loader = {
+        grub = { enable = true; devices = [ "/dev/vda" ]; mirroredBoots = [ ]; };
+        systemd-boot.enable = false;
+        generic-extlinux-compatible.enable = false;
+      };
+    };
+    fileSystems."/" = { device = "/dev/disk/by-label/nixos"; fsType = "ext4"; };
+    system = {
+      stateVersion = "26.05";
+      boot.loader.id = "grub";
+      build.toplevel = toplevel;
+    };
+    inherit assertions;
+    warnings = [ ];
+    vmtest = { testUser.name = "dev"; allowPasswordAuthentication = false; };
+  };
+  update =
+    a: b:
+    if builtins.isAttrs a && builtins.isAttrs b && !(b ? type) then
+      a // builtins.mapAttrs (n: v: if a ? ${n} then update a.${n} v else v) b
+    else
+      b;
+in
+{
+  config = update defaults config;
+  options.system.stateVersion.highestPrio = 100;
+}
+"""
+
+
+def write_stub(tmp_path: Path) -> Path:
+    path = tmp_path / "nixos-stub.nix"
+    path.write_text(STUB, encoding="utf-8")
+    return path
+
+
+def data_expr(stub: Path, args: str) -> str:
+    return (
+        f'import {UNIT / "extract.nix"} {{ name = "vm"; expectedPlatform = "x86_64-linux";'
+        f" nixos = import {stub} {args}; }}"
+    )
+
+
+def findings(tmp_path: Path, args: str = "{ }") -> list[dict[str, Any]]:
+    stub = write_stub(tmp_path)
+    result: list[dict[str, Any]] = eval_json(
+        f"(import {UNIT / 'rules.nix'}).analyse ({data_expr(stub, args)})"
+    )
+    return result
+
+
+def test_a_clean_stand_in_system_has_no_findings(tmp_path: Path) -> None:
+    assert findings(tmp_path) == []
+    stub = write_stub(tmp_path)
+    analysis = eval_json(f"({data_expr(stub, '{ }')})._analysis")
+    assert analysis["instantiates"] is True
+
+
+def test_a_failing_assertion_is_a_finding_not_an_evaluation_abort(tmp_path: Path) -> None:
+    args = '{ assertions = [ { assertion = false; message = "sshd needs a host key"; } ]; }'
+    result = findings(tmp_path, args)
+    # toplevel threw (caught by tryEval); the assertion itself is the report.
+    assert [(f["id"], f["message"]) for f in result] == [
+        ("nixos-assertions", "NixOS assertion failed: sshd needs a host key")
+    ]
+    stub = write_stub(tmp_path)
+    assert eval_json(f"({data_expr(stub, args)})._analysis.instantiates") is False
+
+
+def test_the_check_derivation_instantiates_and_fails_with_the_assertion(tmp_path: Path) -> None:
+    stub = write_stub(tmp_path)
+    args = '{ assertions = [ { assertion = false; message = "sshd needs a host key"; } ]; }'
+    entry = tmp_path / "check.nix"
+    entry.write_text(
+        f"import {UNIT / 'check.nix'} {{ system = builtins.currentSystem;"
+        f' configs = [ {{ name = "vm"; data = {data_expr(stub, args)}; }} ]; }}\n',
+        encoding="utf-8",
+    )
+    drv = checked(["nix-instantiate", str(entry)]).strip()
+    proc = run(["nix", "build", "--no-link", "-f", str(entry)])
+    assert proc.returncode != 0
+    log = checked(["nix", "log", drv])
+    assert log.splitlines()[:3] == [
+        "error: VM configuration has issues:",
+        "  - NixOS assertion failed: sshd needs a host key",
+        "      rule: nixos-assertions",
+    ]
+
+
+def test_a_throwing_toplevel_without_failed_assertions_is_reported(tmp_path: Path) -> None:
+    result = findings(tmp_path, '{ toplevelThrow = "Package foo is marked as broken"; }')
+    assert [f["id"] for f in result] == ["system-instantiates"]
+
+
+def test_port_22_opened_per_interface_or_by_range_is_reachable(tmp_path: Path) -> None:
+    closed = "{ networking.firewall.allowedTCPPorts = [ ]; }"
+    assert [f["id"] for f in findings(tmp_path, f"{{ config = {closed}; }}")] == ["ssh-port"]
+    by_range = (
+        "{ networking.firewall = { allowedTCPPorts = [ ];"
+        "  allowedTCPPortRanges = [ { from = 20; to = 23; } ]; }; }"
+    )
+    assert findings(tmp_path, f"{{ config = {by_range}; }}") == []
+    per_interface = (
+        "{ networking.firewall = { allowedTCPPorts = [ ];"
+        "  interfaces.eth1.allowedTCPPorts = [ 22 ]; }; }"
+    )
+    assert findings(tmp_path, f"{{ config = {per_interface}; }}") == []
+
+
+def test_a_non_grub_boot_loader_module_counts_as_a_boot_loader(tmp_path: Path) -> None:
+    # limine.nix: grub.enable = mkDefault false; system.boot.loader.id = "limine".
+    limine = (
+        "{ boot = { isContainer = false; loader = {"
+        "    grub = { enable = false; devices = [ ]; mirroredBoots = [ ]; };"
+        "    systemd-boot.enable = false; generic-extlinux-compatible.enable = false; }; };"
+        '  system = { stateVersion = "26.05"; boot.loader.id = "limine";'
+        '    build.toplevel = derivation { name = "t"; system = "x86_64-linux"; builder = "/bin/sh"; }; }; }'
+    )
+    assert findings(tmp_path, f"{{ config = {limine}; }}") == []
+    no_loader = limine.replace('"limine"', '""')
+    assert [f["id"] for f in findings(tmp_path, f"{{ config = {no_loader}; }}")] == ["boot-loader"]
