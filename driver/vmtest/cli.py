@@ -19,16 +19,29 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from vmtest import __version__
-from vmtest.errors import BadInput, ExitCode, VmtestError
+from vmtest.errors import EXIT_CODE_MEANINGS, BadInput, ExitCode, VmtestError
 
 if TYPE_CHECKING:
     from vmtest.manifest import Manifest
     from vmtest.nixargv import NixOptions
     from vmtest.results import RunReport
 
+
+def _exit_codes_epilog() -> str:
+    """The exit codes, one per row (a "\\b" line keeps click from re-wrapping them)."""
+    import textwrap
+
+    rows = [
+        textwrap.fill(meaning, 78, initial_indent=f"  {int(code):<4} ", subsequent_indent=" " * 7)
+        for code, meaning in EXIT_CODE_MEANINGS.items()
+    ]
+    return "\b\nExit codes:\n" + "\n".join(rows)
+
+
 app = typer.Typer(
     name="vmtest",
     help="Select, run and report the NixOS VM test checks of a flake.",
+    epilog=_exit_codes_epilog(),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

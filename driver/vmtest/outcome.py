@@ -12,7 +12,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from vmtest import driverlog, nix
+from vmtest import driverlog
 from vmtest.findings import parse_findings, parse_summary
 from vmtest.judgetext import parse_judge_text
 from vmtest.logevents import DEFAULT_TAIL_LINES, DerivationState, cut, strip_ansi
@@ -60,7 +60,7 @@ def eval_failure(parser: LogParser, done: Completed) -> FailureInfo:
             eval_error=EvalErrorInfo(message=e.message, file=e.file, line=e.line, column=e.column),
             log_tail=e.detail.splitlines(),
         )
-    tail = [nix.strip_ansi(line) for line in done.stderr_tail]
+    tail = [strip_ansi(line) for line in done.stderr_tail]
     return FailureInfo(
         message=f"evaluation failed (nix exit code {done.returncode})",
         eval_error=EvalErrorInfo(message="\n".join(tail[-5:]) or "unknown error"),
