@@ -67,6 +67,29 @@ class _Build:
     outputs: dict[str, list[str]] = field(default_factory=dict)
 
 
+def make_report(
+    flake: str,
+    system: str,
+    started_at: datetime,
+    t0: float,
+    results: list[CheckResult],
+    ending: Status | None,
+) -> RunReport:
+    """The run report of `results`; `t0` is the monotonic start, `ending` how the run
+    was cut short (None when it ran to the end)."""
+    interrupted = ending is Status.INTERRUPTED
+    return RunReport(
+        tool_version=__version__,
+        flake=flake,
+        system=system,
+        started_at=started_at,
+        duration=time.monotonic() - t0,
+        status=overall_status(results, interrupted=interrupted),
+        interrupted=interrupted,
+        checks=results,
+    )
+
+
 class Runner:
     """Runs checks under one deadline and reports on them."""
 
@@ -99,16 +122,7 @@ class Runner:
             if self.build is not None and self.build.ended is None:
                 self.build.ended = time.monotonic()
         results = [self._result(r, ending) for r in runs]
-        return RunReport(
-            tool_version=__version__,
-            flake=self.cfg.flake,
-            system=self.cfg.system,
-            started_at=started_at,
-            duration=time.monotonic() - t0,
-            status=overall_status(results, interrupted=ending is Status.INTERRUPTED),
-            interrupted=ending is Status.INTERRUPTED,
-            checks=results,
-        )
+        return make_report(self.cfg.flake, self.cfg.system, started_at, t0, results, ending)
 
     # -- evaluate
 
