@@ -82,19 +82,7 @@ def run(
     """
     log.debug("+ %s", shlex.join(argv))
     started = time.monotonic()
-    try:
-        proc = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            env=dict(env) if env is not None else None,
-        )
-    except FileNotFoundError as exc:
-        raise EnvironmentNotReady(_not_found(argv[0]), hint=_install_hint(argv[0])) from exc
-    with _live_lock:
-        _live.add(proc)
+    proc = _start(argv, env)
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
 
     def handle(line: str) -> None:
@@ -119,6 +107,24 @@ def run(
     seconds = time.monotonic() - started
     log.debug("exit %d after %.3f s: %s", returncode, seconds, argv[0])
     return Completed(list(argv), returncode, stdout, list(tail), seconds)
+
+
+def _start(argv: Sequence[str], env: Mapping[str, str] | None) -> subprocess.Popen[bytes]:
+    """Start `argv` in a session of its own, known to `stop_all`."""
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            env=dict(env) if env is not None else None,
+        )
+    except FileNotFoundError as exc:
+        raise EnvironmentNotReady(_not_found(argv[0]), hint=_install_hint(argv[0])) from exc
+    with _live_lock:
+        _live.add(proc)
+    return proc
 
 
 class _Lines:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from vmtest.logevents import strip_ansi
-from vmtest.results import CheckResult, RunReport, Status, SubtestResult, status_rank
+from vmtest.results import CheckResult, Finding, RunReport, Status, SubtestResult, status_rank
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -62,6 +63,39 @@ def subtest_counts(check: CheckResult) -> str:
         return "-"
     passed = sum(1 for s in check.subtests if s.status is Status.PASSED)
     return f"{passed}/{len(check.subtests)}"
+
+
+@dataclass(frozen=True)
+class FailureFacts:
+    """What every renderer tells about a check that did not pass (cleaned text)."""
+
+    message: str | None
+    drv_path: str | None
+    exit_code: int | None
+    position: str | None  # "file:line:column" of an evaluation error
+    subtests: list[SubtestResult]  # those that did not pass
+    findings: list[Finding]
+    log_tail: list[str]
+
+
+def failure_facts(check: CheckResult) -> FailureFacts:
+    failure = check.failure
+    error = failure.eval_error if failure else None
+    return FailureFacts(
+        message=clean_text(failure.message) if failure else None,
+        drv_path=failure.drv_path if failure else None,
+        exit_code=failure.exit_code if failure else None,
+        position=f"{error.file}:{error.line}:{error.column}" if error and error.file else None,
+        subtests=[s for s in check.subtests if s.status is not Status.PASSED],
+        findings=list(check.findings),
+        log_tail=failure.log_tail if failure else [],
+    )
+
+
+def subtest_line(sub: SubtestResult, name: str) -> str:
+    """`subtest <name> <status>: <why>`, the name already quoted or marked up."""
+    why = f": {clean_text(sub.message)}" if sub.message else ""
+    return f"subtest {name} {sub.status.value}{why}"
 
 
 # ------------------------------------------------------------------------ JSON
@@ -139,17 +173,15 @@ def _junit_cases(check: CheckResult) -> list[tuple[str, Status, float | None, st
 
 
 def _failure_body(check: CheckResult, message: str | None, tail_lines: int) -> str:
+    facts = failure_facts(check)
     parts = [clean_text(message)] if message else []
-    failure = check.failure
-    if failure is not None:
-        if failure.drv_path:
-            code = f" (exit code {failure.exit_code})" if failure.exit_code is not None else ""
-            parts.append(f"failing derivation: {failure.drv_path}{code}")
-        if failure.eval_error and failure.eval_error.file:
-            e = failure.eval_error
-            parts.append(f"at {e.file}:{e.line}:{e.column}")
-        if failure.log_tail:
-            parts.append("log tail:\n" + "\n".join(cut_tail(failure.log_tail, tail_lines)))
+    if facts.drv_path:
+        code = f" (exit code {facts.exit_code})" if facts.exit_code is not None else ""
+        parts.append(f"failing derivation: {facts.drv_path}{code}")
+    if facts.position:
+        parts.append(f"at {facts.position}")
+    if facts.log_tail:
+        parts.append("log tail:\n" + "\n".join(cut_tail(facts.log_tail, tail_lines)))
     return clean_text("\n".join(parts))
 
 
@@ -191,25 +223,21 @@ def render_markdown(report: RunReport, tail_lines: int = 30) -> str:
 
 def _md_failure(check: CheckResult, tail_lines: int) -> list[str]:
     out = [f"#### {_md_cell(check.name)}: {check.status.value}", ""]
-    failure = check.failure
-    if failure is not None:
-        out.append(f"- {_md_cell(clean_text(failure.message))}")
-        if failure.drv_path:
-            out.append(f"- failing derivation: `{failure.drv_path}`")
-        if failure.eval_error and failure.eval_error.file:
-            e = failure.eval_error
-            out.append(f"- at `{e.file}:{e.line}:{e.column}`")
-    for sub in check.subtests:
-        if sub.status is not Status.PASSED:
-            why = f": {_md_cell(clean_text(sub.message))}" if sub.message else ""
-            out.append(f"- subtest **{_md_cell(sub.name)}** {sub.status.value}{why}")
-    for f in check.findings:
+    facts = failure_facts(check)
+    if facts.message is not None:
+        out.append(f"- {_md_cell(facts.message)}")
+    if facts.drv_path:
+        out.append(f"- failing derivation: `{facts.drv_path}`")
+    if facts.position:
+        out.append(f"- at `{facts.position}`")
+    out += [f"- {_md_cell(subtest_line(s, f'**{s.name}**'))}" for s in facts.subtests]
+    for f in facts.findings:
         where = f" ({f.config})" if f.config else ""
         out.append(f"- {f.severity}{where}: {_md_cell(f.message)} (`{f.option}`; fix: {f.fix})")
     if len(out) == 2:
         out.append(f"- {check.status.value}; the log told nothing more (attribute `{check.attr}`)")
-    if failure is not None and failure.log_tail:
-        tail = "\n".join(cut_tail(failure.log_tail, tail_lines))
+    if facts.log_tail:
+        tail = "\n".join(cut_tail(facts.log_tail, tail_lines))
         fence = "`" * max(3, _longest_backtick_run(tail) + 1)
         out += [
             "",
@@ -260,24 +288,20 @@ def render_console(report: RunReport, tail_lines: int = 20) -> RenderableType:
 
 def _console_failure(check: CheckResult, tail_lines: int) -> list[str]:
     out = ["", f"{check.name}: {check.status.value}"]
-    failure = check.failure
-    if failure is not None:
-        out.append(f"  {clean_text(failure.message)}")
-        if failure.eval_error and failure.eval_error.file:
-            e = failure.eval_error
-            out.append(f"  at {e.file}:{e.line}:{e.column}")
-        if failure.drv_path:
-            out.append(f"  failing derivation: {failure.drv_path}")
-    for sub in check.subtests:
-        if sub.status is not Status.PASSED:
-            why = f": {clean_text(sub.message)}" if sub.message else ""
-            out.append(f"  subtest {sub.name!r} {sub.status.value}{why}")
-    for f in check.findings:
+    facts = failure_facts(check)
+    if facts.message is not None:
+        out.append(f"  {facts.message}")
+    if facts.drv_path:
+        out.append(f"  failing derivation: {facts.drv_path}")
+    if facts.position:
+        out.append(f"  at {facts.position}")
+    out += [f"  {subtest_line(s, repr(s.name))}" for s in facts.subtests]
+    for f in facts.findings:
         where = f" [{f.config}]" if f.config else ""
         out += [f"  {f.severity}{where}: {f.message}", f"      option: {f.option}, fix: {f.fix}"]
-    if failure is not None and failure.log_tail:
+    if facts.log_tail:
         out.append("  log tail:")
-        out += [f"    {line}" for line in cut_tail(failure.log_tail, tail_lines)]
+        out += [f"    {line}" for line in cut_tail(facts.log_tail, tail_lines)]
     for path in check.artifacts:
         out.append(f"  artifact: {path}")
     return out
