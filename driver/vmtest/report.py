@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from vmtest.findings import outside_findings
 from vmtest.logevents import strip_ansi
 from vmtest.results import CheckResult, Finding, RunReport, Status, SubtestResult, status_rank
 
@@ -57,6 +58,62 @@ def format_seconds(seconds: float | None) -> str:
     return f"{minutes}m{rest:02d}s"
 
 
+# A status in words, for the headline: "2 failed, 1 could not be evaluated".
+_IN_WORDS = {
+    Status.PASSED: "passed",
+    Status.FAILED: "failed",
+    Status.EVAL_ERROR: "could not be evaluated",
+    Status.TIMED_OUT: "timed out",
+    Status.INTERRUPTED: "interrupted",
+    Status.NOT_RUN: "did not run",
+    Status.SKIPPED: "skipped",
+}
+
+
+def headline(report: RunReport) -> str:
+    """`vmtest: <status> (<N> checks: <how many ended how>)`, worst first."""
+    total = len(report.checks)
+    if total == 0:
+        what = "before any check started" if report.interrupted else "no checks"
+        return f"vmtest: {report.status.value} ({what})"
+    counts: dict[Status, int] = {}
+    for c in ordered_checks(report):
+        counts[c.status] = counts.get(c.status, 0) + 1
+    checks = f"{total} check{'s' if total > 1 else ''}"
+    if len(counts) == 1:
+        return f"vmtest: {report.status.value} ({checks})"
+    ended = ", ".join(f"{n} {_IN_WORDS[status]}" for status, n in counts.items())
+    return f"vmtest: {report.status.value} ({checks}: {ended})"
+
+
+def next_step(report: RunReport) -> str | None:
+    """One line on what to do about the checks that did not pass (None when all did)."""
+
+    def named(status: Status, with_findings: bool | None = None) -> str:
+        return ", ".join(
+            c.name
+            for c in report.checks
+            if c.status is status
+            and (
+                with_findings is None
+                or with_findings == any(f.severity == "error" for f in c.findings)
+            )
+        )
+
+    steps = [
+        (named(Status.EVAL_ERROR), "fix the Nix evaluation error shown above"),
+        (named(Status.FAILED, True), "change the configuration as each error finding's fix says"),
+        (named(Status.FAILED, False), "see the log tail above (all of it: nix log <derivation>)"),
+        (named(Status.TIMED_OUT), "ran out of time: raise the budget with --timeout SECONDS"),
+        (named(Status.INTERRUPTED), "interrupted: run again for a result"),
+        (named(Status.NOT_RUN), "did not run"),
+    ]
+    said = [f"{names}: {what}" for names, what in steps if names]
+    if not said and report.interrupted:
+        said = ["interrupted before any check started: run again for a result"]
+    return "next: " + "; ".join(said) if said else None
+
+
 def subtest_counts(check: CheckResult) -> str:
     """`passed/total` of the check's subtests, `-` when it has none."""
     if not check.subtests:
@@ -71,9 +128,10 @@ class FailureFacts:
 
     message: str | None
     drv_path: str | None
+    drv_label: str  # "failing derivation", or "derivation" of a check cut short
     exit_code: int | None
     position: str | None  # "file:line:column" of an evaluation error
-    subtests: list[SubtestResult]  # those that did not pass
+    subtests: list[SubtestResult]  # those that did not pass (and no error finding restates)
     findings: list[Finding]
     log_tail: list[str]
 
@@ -81,12 +139,16 @@ class FailureFacts:
 def failure_facts(check: CheckResult) -> FailureFacts:
     failure = check.failure
     error = failure.eval_error if failure else None
+    found = {f.id for f in check.findings if f.severity == "error"}  # its rule subtest says so too
     return FailureFacts(
         message=clean_text(failure.message) if failure else None,
         drv_path=failure.drv_path if failure else None,
+        drv_label="failing derivation" if check.status is Status.FAILED else "derivation",
         exit_code=failure.exit_code if failure else None,
         position=f"{error.file}:{error.line}:{error.column}" if error and error.file else None,
-        subtests=[s for s in check.subtests if s.status is not Status.PASSED],
+        subtests=[
+            s for s in check.subtests if s.status is not Status.PASSED and s.name not in found
+        ],
         findings=list(check.findings),
         log_tail=failure.log_tail if failure else [],
     )
@@ -177,7 +239,7 @@ def _failure_body(check: CheckResult, message: str | None, tail_lines: int) -> s
     parts = [clean_text(message)] if message else []
     if facts.drv_path:
         code = f" (exit code {facts.exit_code})" if facts.exit_code is not None else ""
-        parts.append(f"failing derivation: {facts.drv_path}{code}")
+        parts.append(f"{facts.drv_label}: {facts.drv_path}{code}")
     if facts.position:
         parts.append(f"at {facts.position}")
     if facts.log_tail:
@@ -197,7 +259,7 @@ _ICON = {Status.PASSED: "✅", Status.SKIPPED: "⏭️", Status.NOT_RUN: "⏭️
 def render_markdown(report: RunReport, tail_lines: int = 30) -> str:
     """GitHub-flavoured Markdown for `$GITHUB_STEP_SUMMARY`: a table, then the failures."""
     out = [
-        f"## vmtest: {report.status.value}",
+        f"## {headline(report)}",
         "",
         f"`{_md_cell(report.flake)}` on `{report.system}`, {len(report.checks)} check(s), "
         f"{format_seconds(report.duration)}" + (" (interrupted)" if report.interrupted else ""),
@@ -227,7 +289,7 @@ def _md_failure(check: CheckResult, tail_lines: int) -> list[str]:
     if facts.message is not None:
         out.append(f"- {_md_cell(facts.message)}")
     if facts.drv_path:
-        out.append(f"- failing derivation: `{facts.drv_path}`")
+        out.append(f"- {facts.drv_label}: `{facts.drv_path}`")
     if facts.position:
         out.append(f"- at `{facts.position}`")
     out += [f"- {_md_cell(subtest_line(s, f'**{s.name}**'))}" for s in facts.subtests]
@@ -269,7 +331,7 @@ def render_console(report: RunReport, tail_lines: int = 20) -> RenderableType:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"vmtest: {report.status.value}", title_justify="left")
+    table = Table(title=headline(report), title_justify="left")
     table.add_column("check")
     table.add_column("status")
     for name in ("total", "evaluate", "build", "boot", "script", "subtests"):
@@ -279,11 +341,24 @@ def render_console(report: RunReport, tail_lines: int = 20) -> RenderableType:
         style = "green" if c.status is Status.PASSED else "yellow" if c.status in _ICON else "red"
         times = [format_seconds(t) for t in (c.duration, p.evaluate, p.build, p.boot, p.script)]
         table.add_row(c.name, Text(c.status.value, style=style), *times, subtest_counts(c))
-    parts: list[RenderableType] = [table]
+    parts: list[RenderableType] = [table if report.checks else Text(headline(report))]
     for check in ordered_checks(report):
         if check.status not in _ICON:
             parts.append(Text("\n".join(_console_failure(check, tail_lines))))
     return Group(*parts)
+
+
+def findings_lines(findings: list[Finding]) -> list[str]:
+    """A readable list: severity, message and rule, then the option and the fix."""
+    lines: list[str] = []
+    for f in findings:
+        where = f" [{f.config}]" if f.config else ""
+        lines += [
+            f"{f.severity}{where}: {f.message} ({f.id})",
+            f"    option: {f.option}",
+            f"    fix:    {f.fix}",
+        ]
+    return lines
 
 
 def _console_failure(check: CheckResult, tail_lines: int) -> list[str]:
@@ -292,16 +367,15 @@ def _console_failure(check: CheckResult, tail_lines: int) -> list[str]:
     if facts.message is not None:
         out.append(f"  {facts.message}")
     if facts.drv_path:
-        out.append(f"  failing derivation: {facts.drv_path}")
+        out.append(f"  {facts.drv_label}: {facts.drv_path}")
     if facts.position:
         out.append(f"  at {facts.position}")
     out += [f"  {subtest_line(s, repr(s.name))}" for s in facts.subtests]
-    for f in facts.findings:
-        where = f" [{f.config}]" if f.config else ""
-        out += [f"  {f.severity}{where}: {f.message}", f"      option: {f.option}, fix: {f.fix}"]
-    if facts.log_tail:
+    out += [f"  {line}" for line in findings_lines(facts.findings)]
+    tail = outside_findings(facts.log_tail) if facts.findings else facts.log_tail
+    if any(line.strip() for line in tail):
         out.append("  log tail:")
-        out += [f"    {line}" for line in cut_tail(facts.log_tail, tail_lines)]
+        out += [f"    {line}" for line in cut_tail(tail, tail_lines)]
     for path in check.artifacts:
         out.append(f"  artifact: {path}")
     return out

@@ -176,19 +176,11 @@ class Judge:
         artifacts: list[str] | None = None,
         findings: list[Finding] | None = None,
     ) -> CheckResult:
-        build = self.build
-        phases = PhaseTimes(evaluate=r.evaluate)
-        total = r.evaluate
-        if build is not None and r.drv is not None:
-            built_now = build.parser.derivation(r.drv) is not None
-            started = build.started if built_now or status is not Status.PASSED else None
-            timed = state if state is None or state.is_vm_test else self._driver_run(r.check)
-            phases = collect.phase_times(timed or state, r.evaluate, started, build.ended)
-            if started is not None:  # wall time: evaluation plus this check's build
-                until = (state.stopped_at if state else None) or build.ended or started
-                total = (r.evaluate or 0.0) + max(0.0, until - started)
+        phases, total = self._times(r, status, state)
         if failure is not None and findings is None:
             findings = parse_findings("\n".join(failure.log_tail))
+            if status is Status.FAILED and failure.drv_path == r.drv:
+                failure = _with_issues_message(failure, findings)
         subtests = self._subtests(r.check, status, state, failure, findings or [], artifacts or [])
         return CheckResult(
             name=r.check.name,
@@ -201,6 +193,34 @@ class Judge:
             failure=failure,
             artifacts=artifacts or [],
         )
+
+    def _times(
+        self, r: CheckRun, status: Status, state: DerivationState | None
+    ) -> tuple[PhaseTimes, float | None]:
+        """The check's phases, and its wall time: evaluation plus its part of the build."""
+        build = self.build
+        if build is None or r.drv is None:
+            return PhaseTimes(evaluate=r.evaluate), r.evaluate
+        built_now = build.parser.derivation(r.drv) is not None
+        started = build.started if built_now or status is not Status.PASSED else None
+        timed = state if state is None or state.is_vm_test else self._driver_run(r.check)
+        phases = collect.phase_times(timed or state, r.evaluate, started, build.ended)
+        if started is None:
+            return phases, r.evaluate
+        until = (state.stopped_at if state else None) or build.ended or started
+        return phases, (r.evaluate or 0.0) + max(0.0, until - started)
+
+
+def _with_issues_message(failure: FailureInfo, findings: list[Finding]) -> FailureInfo:
+    """A check whose own builder failed listing error findings (the quick tier's analysis)
+    failed because of them: say so instead of "builder for '...' failed"."""
+    rules = list(dict.fromkeys(f.id or f.message for f in findings if f.severity == "error"))
+    if not rules:
+        return failure
+    issues = f"{len(rules)} issue{'s' if len(rules) > 1 else ''}"
+    return failure.model_copy(
+        update={"message": f"VM configuration has {issues} ({', '.join(rules)})"}
+    )
 
 
 _ENDINGS = {

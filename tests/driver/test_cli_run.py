@@ -66,6 +66,13 @@ def test_quick_failure_prints_findings(
     assert "error: Docker service not properly configured" in res.stdout
     assert "error: Missing required package: openssh" in res.stdout
     assert "option: virtualisation.docker.enable" in res.stdout
+    assert "VM configuration has 2 issues (docker-enabled, openssh-package)" in res.stdout
+    # each finding once: not again as a subtest line or in the raw log tail
+    assert res.stdout.count("Docker service not properly configured") == 1
+    assert "rule: docker-enabled" not in res.stdout
+    assert res.stdout.rstrip().endswith(
+        "next: unit-vm-analysis: change the configuration as each error finding's fix says"
+    )
     cases = junit_cases(junit)
     failed = {name for (cls, name), c in cases.items() if c.find("failure") is not None}
     assert failed == {"docker-enabled", "openssh-package"}
@@ -82,6 +89,8 @@ def test_quick_json_on_stdout(flake: Path, nix_env: dict[str, str]) -> None:
     errors = [f["id"] for f in check["findings"] if f["severity"] == "error"]
     assert errors == ["docker-enabled", "openssh-package"]
     assert check["failure"]["drvPath"].endswith("-unit-vm-analysis.drv")
+    message = "VM configuration has 2 issues (docker-enabled, openssh-package)"
+    assert check["failure"]["message"] == message
 
 
 def test_run_mixed_outcomes(flake: Path, nix_env: dict[str, str], tmp_path: Path) -> None:
@@ -107,6 +116,10 @@ def test_run_mixed_outcomes(flake: Path, nix_env: dict[str, str], tmp_path: Path
     assert ev["file"].endswith("/broken.nix") and ev["line"] == 6 and ev["column"] == 11
     assert "attribute 'drv' missing" in ev["message"]
     # what a user sees
+    assert "vmtest: eval-error (4 checks: 1 could not be evaluated, 2 failed, 1 passed)" in (
+        res.stdout
+    )
+    assert "next: eval-error: fix the Nix evaluation error shown above; " in res.stdout
     assert "FAIL: expected 22, got 2222" in res.stdout
     assert "broken.nix:6:11" in res.stdout
     cases = junit_cases(junit)
@@ -331,6 +344,6 @@ def test_ctrl_c_before_any_check_still_writes_the_reports(
     assert data["system"] != "unknown"  # nix had answered before the manifest was asked for
     root = ET.parse(junit).getroot()
     assert (root.tag, root.get("tests")) == ("testsuites", "0")
-    assert "interrupted" in stdout
+    assert "vmtest: interrupted (before any check started)" in stdout
     assert "Traceback" not in stderr
     assert _eventually_empty(marker) == []  # the hanging `nix eval`s were stopped
