@@ -58,10 +58,21 @@ class NixCommandFailed(VmtestError):
         lines = [strip_ansi(line) for line in stderr_tail if line.strip()]
         first_error = next((line for line in lines if line.startswith("error:")), None)
         summary = first_error or (lines[-1] if lines else f"exit code {returncode}")
-        super().__init__(f"{argv[0]} {argv[1] if len(argv) > 1 else ''} failed: {summary}")
+        super().__init__(
+            f"{_what_failed(argv)}: {summary.removeprefix('error:').strip()}",
+            hint="`vmtest --debug ...` prints each nix command; run it to see all of its output",
+        )
         self.argv = list(argv)
         self.returncode = returncode
         self.stderr_tail = lines
+
+
+def _what_failed(argv: Sequence[str]) -> str:
+    """`cannot evaluate <flake>#<attr>` for an evaluation, else `<nix command> failed`."""
+    installable = next((a for a in argv[1:] if "#" in a), None)
+    if argv[1:2] == ["eval"] and installable is not None:
+        return f"cannot evaluate {installable}"
+    return f"{argv[0]} {argv[1] if len(argv) > 1 else ''} failed".replace("  ", " ")
 
 
 # ---------------------------------------------------------------- calls

@@ -89,8 +89,20 @@ def test_manifest_not_json_convertible(flake: Path, nix_env: dict[str, str]) -> 
     (flake / "manifest.nix").write_text("x: x")
     res = run_vmtest(["manifest", "validate", "--flake", ref(flake)], nix_env)
     assert res.returncode == 2, res.output
-    assert "error: nix eval failed" in res.stderr
+    assert f"error: cannot evaluate {ref(flake)}#vmtestManifest: " in res.stderr
+    assert "hint: `vmtest --debug ...` prints each nix command" in res.stderr
     assert_clean_error(res.output)
+
+
+def test_flake_without_a_manifest(flake: Path, nix_env: dict[str, str]) -> None:
+    text = (flake / "flake.nix").read_text()
+    (flake / "flake.nix").write_text(text.replace("vmtestManifest = ", "notTheManifest = "))
+    res = run_vmtest(["quick", "--flake", ref(flake)], nix_env)
+    assert res.returncode == 2, res.output
+    assert res.stderr.splitlines() == [
+        f"error: {ref(flake)} has no vmtestManifest output (the list of checks vmtest runs)",
+        "  hint: export one from flake.nix; `vmtest manifest schema` shows its shape",
+    ]
 
 
 def test_manifest_output_not_json(flake: Path, nix_env: dict[str, str], tmp_path: Path) -> None:
