@@ -14,8 +14,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from vmtest.report import clean_text, failure_facts, subtest_line
 from vmtest.results import CheckResult, RunReport, Status
+from vmtest.summary import clean_text, failure_facts, subtest_line
 
 _STORE_SOURCE = re.compile(r"^/nix/store/[0-9a-z]{32}-[^/]+/(?P<rel>.+)$")
 _LAZY_SOURCE = re.compile(r"^«[^»]*»/(?P<rel>.+)$")

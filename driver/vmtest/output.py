@@ -123,7 +123,8 @@ def _console() -> Console:
 
 def _print_summary(report: RunReport) -> None:
     """The table and the failures, passed checks' details and outputs, then what to do."""
-    from vmtest.report import next_step, render_console
+    from vmtest.report import render_console
+    from vmtest.summary import next_step
 
     console = _console()
     console.print(render_console(report))
@@ -143,7 +144,7 @@ def _print_passed_details(console: Console, check: CheckResult) -> None:
     """A passed quick check still prints its summary line and its warnings."""
     from vmtest.findings import parse_summary
     from vmtest.outcome import output_text
-    from vmtest.report import findings_lines
+    from vmtest.summary import findings_lines
 
     text = output_text(check.artifacts)
     summary = next(

@@ -9,17 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from rich.console import Console
 from vmtest.errors import BadInput
-from vmtest.report import (
-    clean_text,
-    cut_tail,
-    format_seconds,
-    headline,
-    next_step,
-    render_console,
-    render_json,
-    render_junit,
-    render_markdown,
-)
+from vmtest.report import render_console, render_json, render_junit, render_markdown
 from vmtest.results import (
     CheckResult,
     EvalErrorInfo,
@@ -33,6 +23,7 @@ from vmtest.results import (
     parse_report,
     report_json_schema,
 )
+from vmtest.summary import clean_text, cut_tail, format_seconds, headline, next_step
 
 DRV = "/nix/store/" + "q" * 32 + "-vm-test-run-vm-service-test.drv"
 
