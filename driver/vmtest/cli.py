@@ -1,8 +1,7 @@
 """The `vmtest` command line (typer only: parse, call, map errors to exit codes).
 
-Exit codes (vmtest.errors.ExitCode): 0 passed, 1 a check failed, 2 bad usage or
-input, 3 environment not ready, 4 timed out, 130 interrupted. Expected errors
-become one `error: ...` line (plus a hint); `--debug` adds tracebacks and the
+Exit codes: `vmtest.errors.EXIT_CODE_MEANINGS` (listed by `vmtest --help`). Expected
+errors become one `error: ...` line (plus a hint); `--debug` adds tracebacks and the
 argv of every command run. Heavy modules are imported inside the commands so
 `vmtest --help` starts fast.
 """
