@@ -220,10 +220,12 @@ def raise_if_unfetchable(done: process.Completed) -> None:
     if done.returncode == 0:
         return
     for message in reversed(error_messages(done.stderr_tail)):
-        if _FETCH_FAILED_RE.search(message):
-            first = message.strip().splitlines()[0].removeprefix("error:").strip()
+        # The line that says it, also when newer Nix puts "… while fetching" lines first.
+        said = next((ln for ln in message.splitlines() if _FETCH_FAILED_RE.search(ln)), None)
+        if said is not None:
             raise EnvironmentNotReady(
-                f"nix could not fetch a source the evaluation needs (a flake input?): {first}",
+                "nix could not fetch a source the evaluation needs (a flake input?): "
+                + said.strip().removeprefix("error:").strip(),
                 hint=FETCH_HINT,
             )
 

@@ -274,11 +274,12 @@ def test_unfetchable_input_is_environment_not_ready(
     res = run_vmtest(["run", "fetching", "--flake", ref(flake)], one_attempt(nix_env))
     assert res.returncode == 3, res.output
     errors = [line for line in res.stderr.splitlines() if line.startswith("error:")]
+    # Nix 2.8 ends the line "Couldn't connect to server (7)"; newer curl words vary.
     expected = (
         "error: nix could not fetch a source the evaluation needs (a flake input?): "
-        f"unable to download '{UNFETCHABLE_URL}': Couldn't connect to server (7)"
+        f"unable to download '{UNFETCHABLE_URL}': "
     )
-    assert errors == [expected]
+    assert len(errors) == 1 and errors[0].startswith(expected), errors
     hints = [line for line in res.stderr.splitlines() if line.startswith("  hint:")]
     assert len(hints) == 1 and "network" in hints[0] and "--option" in hints[0]
     assert "eval-error" not in res.output

@@ -128,6 +128,16 @@ def test_a_fetch_error_of_the_evaluation_is_environment_not_ready() -> None:
         )
 
 
+def test_a_fetch_error_behind_newer_nix_trace_lines() -> None:
+    message = (
+        "error:\\n       … while fetching the input 'https://127.0.0.1:9/x.tar.gz'\\n\\n"
+        "       error: unable to download 'https://127.0.0.1:9/x.tar.gz': Couldn't connect"
+    )
+    line = '@nix {"action":"msg","level":0,"msg":"' + message + '"}'
+    with pytest.raises(EnvironmentNotReady, match=r"\(a flake input\?\): unable to download '"):
+        raise_if_unfetchable(_failed(line))
+
+
 def test_a_builder_quoting_a_network_error_is_not_an_environment_problem() -> None:
     builder = (
         '@nix {"action":"msg","level":0,"msg":"error: builder for \'/nix/store/'
