@@ -34,8 +34,9 @@ from vmtest.nixargv import (
 _EXPERIMENTAL_RE = re.compile(r"experimental Nix feature '([a-z-]+)' is disabled")
 # A download or fetch that failed for reasons outside the flake (network, proxy, cache).
 # Nix 2.8 (seen here): "error: unable to download '<url>': Couldn't connect to server (7)";
-# curl's wordings for other network failures; git inputs: "fatal: unable to access
-# '<url>': Could not resolve host: <host>"; "unable to fetch" for other fetchers.
+# "...: Couldn't resolve host name (6)" (NixOS/nix#8953); git: "fatal: unable to access
+# '<url>': Could not resolve host: <host>"; newer Nix puts "… while fetching the input
+# '<url>'" trace lines before the message (as quoted in nix-community/nix-unit#270).
 _FETCH_FAILED_RE = re.compile(
     r"unable to download|unable to fetch|unable to access '|"
     r"Could(?:n't| not) resolve (?:host|proxy)|Couldn't connect to server|Failed to connect",
