@@ -40,14 +40,18 @@ _live_lock = threading.Lock()
 
 
 class TimedOut(VmtestError):
-    """A child ran past its deadline; its process group was killed."""
+    """A child ran past its deadline; its process group was killed.
+
+    Inside a run the runner turns this into timed-out checks (the budget of --timeout);
+    raised to the user it comes from a call with a fixed limit (nix version, manifest)."""
 
     exit_code = ExitCode.TIMED_OUT
 
     def __init__(self, argv: Sequence[str], timeout: float, stderr_tail: Sequence[str]) -> None:
         super().__init__(
             f"timed out after {timeout:g} s: {shlex.join(argv)}",
-            hint="raise the budget with --timeout SECONDS",
+            hint="run that command by hand to see what it waits for (nix daemon, a store "
+            "lock, the network)",
         )
         self.argv = list(argv)
         self.timeout = timeout
