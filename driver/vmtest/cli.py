@@ -1,8 +1,7 @@
 """The `vmtest` command line (typer only: parse, call, map errors to exit codes).
 
-Exit codes (vmtest.errors.ExitCode): 0 passed, 1 a check failed, 2 bad usage or
-input, 3 environment not ready, 4 timed out, 130 interrupted. Expected errors
-become one `error: ...` line (plus a hint); `--debug` adds tracebacks and the
+Exit codes: `vmtest.errors.EXIT_CODE_MEANINGS` (listed by `vmtest --help`). Expected
+errors become one `error: ...` line (plus a hint); `--debug` adds tracebacks and the
 argv of every command run. Heavy modules are imported inside the commands so
 `vmtest --help` starts fast.
 """
@@ -19,16 +18,28 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from vmtest import __version__
-from vmtest.errors import BadInput, ExitCode, VmtestError
+from vmtest.errors import EXIT_CODE_MEANINGS, BadInput, ExitCode, VmtestError
 
 if TYPE_CHECKING:
     from vmtest.manifest import Manifest
     from vmtest.nixargv import NixOptions
-    from vmtest.results import RunReport
+
+
+def _exit_codes_epilog() -> str:
+    """The exit codes, one per row (a "\\b" line keeps click from re-wrapping them)."""
+    import textwrap
+
+    rows = [
+        textwrap.fill(meaning, 78, initial_indent=f"  {int(code):<4} ", subsequent_indent=" " * 7)
+        for code, meaning in EXIT_CODE_MEANINGS.items()
+    ]
+    return "\b\nExit codes:\n" + "\n".join(rows)
+
 
 app = typer.Typer(
     name="vmtest",
     help="Select, run and report the NixOS VM test checks of a flake.",
+    epilog=_exit_codes_epilog(),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -41,27 +52,49 @@ _state = {"debug": False}
 
 # ----------------------------------------------------------------- options
 
-Flake = Annotated[str, typer.Option("--flake", "-f", help="Flake reference.")]
+Flake = Annotated[str, typer.Option("--flake", "-f", metavar="REF", help="Flake reference.")]
 SystemOpt = Annotated[
-    str | None, typer.Option("--system", help="Nix system (default: the current one).")
+    str | None,
+    typer.Option("--system", metavar="SYSTEM", help="Nix system (default: the current one)."),
 ]
 JsonOut = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 Timeout = Annotated[
     float | None,
-    typer.Option("--timeout", min=0.001, help="Budget in seconds (default: from the manifest)."),
+    typer.Option(
+        "--timeout",
+        min=0.001,
+        metavar="SECONDS",
+        help="Budget for the whole run (default: the checks' timeouts from the manifest, added).",
+    ),
 ]
-JunitPath = Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML here.")]
-ReportPath = Annotated[Path | None, typer.Option("--report", help="Write the JSON report here.")]
-Builders = Annotated[str | None, typer.Option("--builders", help="Passed to nix.")]
-Store = Annotated[str | None, typer.Option("--store", help="Passed to nix.")]
+JunitPath = Annotated[
+    Path | None, typer.Option("--junit", metavar="PATH", help="Write JUnit XML here.")
+]
+ReportPath = Annotated[
+    Path | None, typer.Option("--report", metavar="PATH", help="Write the JSON report here.")
+]
+Builders = Annotated[
+    str | None,
+    typer.Option("--builders", metavar="SPEC", help="Remote builders, passed to nix."),
+]
+Store = Annotated[
+    str | None,
+    typer.Option("--store", metavar="URL", help="Store (e.g. ssh-ng://host), passed to nix."),
+]
 NixOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--option", help="NAME VALUE (or NAME=VALUE), passed to nix as --option (repeatable)."
+        "--option",
+        metavar="NAME VALUE",
+        help="A nix setting, passed to nix as --option (also NAME=VALUE; repeatable).",
     ),
 ]
 AllowTcg = Annotated[
-    bool, typer.Option("--allow-tcg", help="Run KVM checks without KVM (software emulation).")
+    bool,
+    typer.Option(
+        "--allow-tcg",
+        help="Run checks that need KVM without it (software emulation, several times slower).",
+    ),
 ]
 
 
@@ -118,16 +151,19 @@ def nix_options(builders: str | None, store: str | None, option: list[str] | Non
     return NixOptions(builders=builders, store=store, options=tuple(pairs))
 
 
-def system_of(system: str | None, opts: NixOptions) -> str:
-    from vmtest import nix
+def load_manifest(
+    flake: str,
+    system: str | None,
+    builders: str | None,
+    store: str | None,
+    option: list[str] | None,
+) -> tuple[Manifest, str]:
+    """The flake's validated manifest and the system it was checked for."""
+    from vmtest import nix, selection
 
-    return system or nix.info(opts)[1]
-
-
-def load_manifest(flake: str, system: str, opts: NixOptions) -> Manifest:
-    from vmtest.selection import load_manifest
-
-    return load_manifest(flake, system, opts, None)
+    opts = nix_options(builders, store, option)
+    system_ = system or nix.info(opts)[1]
+    return selection.load_manifest(flake, system_, opts, None), system_
 
 
 # ----------------------------------------------------------------- run commands
@@ -135,78 +171,73 @@ def load_manifest(flake: str, system: str, opts: NixOptions) -> Manifest:
 
 def _run(
     names: list[str],
+    *,
     flake: str,
     system: str | None,
     timeout: float | None,
     json_out: bool,
     junit: Path | None,
-    report_path: Path | None,
-    nix_opts: NixOptions,
+    report: Path | None,
+    builders: str | None,
+    store: str | None,
+    option: list[str] | None,
     allow_tcg: bool,
 ) -> None:
-    import time
-
-    from vmtest import doctor, nix, output, runner, selection
-    from vmtest.progress import make_display
-
-    started = time.monotonic()
-    output.ensure_writable([p for p in (junit, report_path) if p is not None])
-    version, current = nix.info(nix_opts)
-    system_ = system or current
-    manifest = load_manifest(flake, system_, nix_opts)
-    checks = selection.select(manifest, system_, names)
-    doctor.require_kvm(checks, allow_tcg, remote=nix_opts.builds_remotely)
-    deadline = started + selection.budget(checks, timeout)
-    cfg = runner.RunConfig(flake, system_, version, nix_opts)
-    report: RunReport = runner.Runner(cfg, make_display(), deadline).run(checks)
-    output.publish(report, json_out=json_out, junit=junit, report_path=report_path)
-    raise typer.Exit(output.exit_code(report))
-
-
-@app.command()
-def quick(
-    flake: Flake = ".",
-    system: SystemOpt = None,
-    timeout: Timeout = None,
-    json_out: JsonOut = False,
-    junit: JunitPath = None,
-    report: ReportPath = None,
-    builders: Builders = None,
-    store: Store = None,
-    option: NixOption = None,
-) -> None:
-    """Quick tier: evaluate the VM configuration and list the findings (no VM)."""
-    from vmtest.manifest import QUICK_CHECK
+    """The body of `quick`, `full` and `run`: run the named checks, exit with the verdict."""
+    from vmtest import session
 
     with handled_errors():
-        opts = nix_options(builders, store, option)
-        _run([QUICK_CHECK], flake, system, timeout, json_out, junit, report, opts, False)
+        request = session.RunRequest(
+            names=tuple(names),
+            flake=flake,
+            system=system,
+            timeout=timeout,
+            json_out=json_out,
+            junit=junit,
+            report_path=report,
+            nix_opts=nix_options(builders, store, option),
+            allow_tcg=allow_tcg,
+        )
+        code = session.run(request)
+    raise typer.Exit(code)
 
 
-@app.command()
-def full(
-    flake: Flake = ".",
-    system: SystemOpt = None,
-    timeout: Timeout = None,
-    json_out: JsonOut = False,
-    junit: JunitPath = None,
-    report: ReportPath = None,
-    builders: Builders = None,
-    store: Store = None,
-    option: NixOption = None,
-    allow_tcg: AllowTcg = False,
-) -> None:
-    """Full tier: build, boot under KVM and test the VM (vm-test-suite)."""
-    from vmtest.manifest import FULL_CHECK
+def _tier_command(tier: str, summary: str) -> None:
+    """Register `vmtest <tier>`: the tier's check (see `TIER_CHECKS`), with run's options."""
 
-    with handled_errors():
-        opts = nix_options(builders, store, option)
-        _run([FULL_CHECK], flake, system, timeout, json_out, junit, report, opts, allow_tcg)
+    def command(
+        flake: Flake = ".",
+        system: SystemOpt = None,
+        timeout: Timeout = None,
+        json_out: JsonOut = False,
+        junit: JunitPath = None,
+        report: ReportPath = None,
+        builders: Builders = None,
+        store: Store = None,
+        option: NixOption = None,
+        allow_tcg: AllowTcg = False,
+    ) -> None:
+        from vmtest.manifest import TIER_CHECKS
+
+        _run(
+            [TIER_CHECKS[tier]],
+            flake=flake, system=system, timeout=timeout, json_out=json_out, junit=junit,
+            report=report, builders=builders, store=store, option=option, allow_tcg=allow_tcg,
+        )  # fmt: skip
+
+    command.__doc__ = summary
+    app.command(tier)(command)
+
+
+_tier_command("quick", "Quick tier: evaluate the VM configuration and list the findings (no VM).")
+_tier_command("full", "Full tier: build, boot under KVM and test the VM (vm-test-suite).")
 
 
 @app.command("run")
 def run_checks(
-    checks: Annotated[list[str], typer.Argument(help="Check names (see `vmtest list`).")],
+    checks: Annotated[
+        list[str], typer.Argument(metavar="CHECK", help="Check names (see `vmtest list`).")
+    ],
     flake: Flake = ".",
     system: SystemOpt = None,
     timeout: Timeout = None,
@@ -219,9 +250,11 @@ def run_checks(
     allow_tcg: AllowTcg = False,
 ) -> None:
     """Run any checks by name."""
-    with handled_errors():
-        opts = nix_options(builders, store, option)
-        _run(checks, flake, system, timeout, json_out, junit, report, opts, allow_tcg)
+    _run(
+        checks,
+        flake=flake, system=system, timeout=timeout, json_out=json_out, junit=junit,
+        report=report, builders=builders, store=store, option=option, allow_tcg=allow_tcg,
+    )  # fmt: skip
 
 
 def _terminate(signum: int, frame: object) -> None:

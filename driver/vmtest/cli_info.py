@@ -6,9 +6,8 @@ typer only, expected errors mapped by `handled_errors`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -24,10 +23,8 @@ from vmtest.cli import (
     handled_errors,
     load_manifest,
     manifest_app,
-    nix_options,
-    system_of,
 )
-from vmtest.errors import ExitCode, VmtestError
+from vmtest.errors import ExitCode
 
 # ----------------------------------------------------------------- information
 
@@ -45,9 +42,8 @@ def list_checks(
     from vmtest import output
 
     with handled_errors():
-        opts = nix_options(builders, store, option)
-        system_ = system_of(system, opts)
-        output.print_checks(load_manifest(flake, system_, opts), system_, json_out)
+        manifest, system_ = load_manifest(flake, system, builders, store, option)
+        output.print_checks(manifest, system_, json_out)
 
 
 @app.command()
@@ -73,8 +69,7 @@ def manifest_show(
 ) -> None:
     """Print the validated manifest as JSON."""
     with handled_errors():
-        opts = nix_options(builders, store, option)
-        manifest = load_manifest(flake, system_of(system, opts), opts)
+        manifest, _ = load_manifest(flake, system, builders, store, option)
         typer.echo(manifest.model_dump_json(indent=2))
 
 
@@ -88,9 +83,7 @@ def manifest_validate(
 ) -> None:
     """Validate the manifest against its schema and the flake's checks."""
     with handled_errors():
-        opts = nix_options(builders, store, option)
-        system_ = system_of(system, opts)
-        manifest = load_manifest(flake, system_, opts)
+        manifest, system_ = load_manifest(flake, system, builders, store, option)
         n = len(manifest.for_system(system_))
         typer.echo(f"manifest OK: {len(manifest.checks)} checks, {n} defined for {system_}")
 
@@ -115,22 +108,15 @@ def lint_scripts(
     ] = Path(),
 ) -> None:
     """Type-check and lint the VM test scripts against the driver model."""
-    import importlib
+    from vmtest import scriptlint
 
     with handled_errors():
-        try:  # helper B's module; imported lazily so the rest works without it
-            module = importlib.import_module("vmtest.scriptlint")
-        except ImportError as exc:
-            raise VmtestError("vmtest.scriptlint is not installed in this build") from exc
-        lint: Callable[[Path], list[Any]] = module.lint_scripts
-        problems = lint(project)
-        for p in problems:
-            where = f"{p.script}:{p.line}" if p.line is not None else f"{p.script}"
-            typer.echo(f"{where}: [{p.tool}] {p.message}")
+        problems = scriptlint.lint_scripts(project)
+        for problem in problems:
+            typer.echo(problem.render())
+        typer.echo(scriptlint.summary(project, problems), err=bool(problems))
         if problems:
-            typer.echo(f"{len(problems)} problem(s)", err=True)
             raise typer.Exit(int(ExitCode.CHECK_FAILED))
-        typer.echo("lint-scripts: no problems")
 
 
 @app.command("report")

@@ -8,7 +8,7 @@ evaluation error with its position.
 
 from __future__ import annotations
 
-from vmtest.logevents import DerivationState
+from vmtest.logevents import DerivationState, EvalError
 from vmtest.logparse import LogParser
 from vmtest.results import EvalErrorInfo, FailureInfo, PhaseTimes, Status, SubtestResult
 
@@ -88,14 +88,20 @@ def failure_info(
         )
     errors = parser.eval_errors
     if errors:
-        e = errors[0]
-        return FailureInfo(
-            message=message or e.message,
-            eval_error=EvalErrorInfo(message=e.message, file=e.file, line=e.line, column=e.column),
-            log_tail=e.detail.splitlines(),
-        )
+        return eval_error_failure(errors[0], message or errors[0].message)
     tail = parser.log_tail(drv_path) if drv_path else []
     return FailureInfo(message=message or "the build failed", drv_path=drv_path, log_tail=tail)
+
+
+def eval_error_failure(error: EvalError, message: str) -> FailureInfo:
+    """A failure that is a Nix evaluation error, with its position and its whole text."""
+    return FailureInfo(
+        message=message,
+        eval_error=EvalErrorInfo(
+            message=error.message, file=error.file, line=error.line, column=error.column
+        ),
+        log_tail=error.detail.splitlines(),
+    )
 
 
 def driver_timed_out(state: DerivationState | None) -> bool:

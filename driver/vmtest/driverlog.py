@@ -1,11 +1,22 @@
 """Recognise the NixOS test driver's log lines (one line, ANSI already stripped).
 
-Formats read from nixpkgs `nixos/lib/test-driver/src/test_driver/` (see the
-module docstring of `vmtest.logparse` for the revisions): `TerminalLogger`
-prints a nested block's title, then `(finished: <title>, in <S> seconds)` when
-the block ends without an exception; machine messages carry a `<name>: `
-prefix; `Driver.subtest` logs `Test "<name>" failed with error: "<e>"` through
-`log_test_error`, which prefixes `!!! `.
+The driver (nixpkgs `nixos/lib/test-driver/src/test_driver/` logger.py, driver.py,
+machine.py; the pinned nixos-26.05 02e08985a27c is not in the stored copies, so read
+at stored revisions 0348869915cd and d083f3f994b1 (logger.py), 003d58163f46 and
+e92a8275e21b (driver.py), 0e66f3e0982d (machine.py); the line shapes below are
+identical in all of them) writes to stderr, which Nix turns into build log lines.
+`TerminalLogger.nested(msg)` prints `msg` (bright green) and, only if the block does
+not raise, `(finished: msg, in 1.23 seconds)`; machine messages are prefixed
+`<machine>: `; serial output is `<machine> # ...`. We read:
+
+- `subtest: NAME` ... `(finished: subtest: NAME, in S seconds)`
+- `!!! Test "NAME" failed with error: "MESSAGE"` (`Driver.subtest` on exception,
+  through `log_test_error`, which prefixes `!!! `)
+- `run the VM test script` ... `(finished: run the VM test script, in S seconds)`
+- `<m>: starting vm`, `<m>: waiting for the VM to finish booting`,
+  `<m>: (finished: waiting for the VM to finish booting, in S seconds)`,
+  `<m>: connected to guest root shell`
+- `timeout reached; test terminating...` (the driver's global timeout)
 """
 
 from __future__ import annotations

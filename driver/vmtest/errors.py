@@ -18,6 +18,19 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130
 
 
+#: What each exit code means, in the words of README.md ("Exit codes: ...").
+EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
+    ExitCode.PASSED: "passed",
+    ExitCode.CHECK_FAILED: "a check failed",
+    ExitCode.BAD_INPUT: "bad usage or bad input (unknown check, malformed manifest, "
+    "unwritable report path)",
+    ExitCode.ENVIRONMENT: "environment not ready (no nix, flakes off, no usable KVM for "
+    "the full tier, a flake input or source that cannot be fetched)",
+    ExitCode.TIMED_OUT: "timed out",
+    ExitCode.INTERRUPTED: "interrupted",
+}
+
+
 class VmtestError(Exception):
     """Base of every expected error; `hint` is an optional second line on how to fix it."""
 

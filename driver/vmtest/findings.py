@@ -23,6 +23,7 @@ into `Finding.config` (the COMMON.md keys stay as they are).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -59,16 +60,28 @@ class AnalysisSummary:
 def parse_findings(text: str) -> list[Finding]:
     """Every finding of every error/warning block in `text`, in order of appearance."""
     lines = [strip_ansi(line) for line in text.splitlines()]
-    found: list[Finding] = []
+    return [f for _, _, block in _blocks(lines) for f in block]
+
+
+def outside_findings(lines: list[str]) -> list[str]:
+    """The lines that are not part of an error/warning block (e.g. of a log tail)."""
+    inside: set[int] = set()
+    for start, end, _ in _blocks([strip_ansi(line) for line in lines]):
+        inside.update(range(start, end))
+    return [line for i, line in enumerate(lines) if i not in inside]
+
+
+def _blocks(lines: list[str]) -> Iterator[tuple[int, int, list[Finding]]]:
+    """(first line, line after the block, its findings) of every block, in order."""
     i = 0
     while i < len(lines):
         m = _HEADER_RE.match(lines[i])
         if m is None:
             i += 1
             continue
+        start = i
         i, block = _parse_block(lines, i + 1, m["prefix"], _HEADERS[m["header"]])
-        found.extend(block)
-    return found
+        yield start, i, block
 
 
 def parse_summary(text: str) -> AnalysisSummary | None:

@@ -14,8 +14,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from vmtest.report import clean_text
 from vmtest.results import CheckResult, RunReport, Status
+from vmtest.summary import clean_text, failure_facts, subtest_line
 
 _STORE_SOURCE = re.compile(r"^/nix/store/[0-9a-z]{32}-[^/]+/(?P<rel>.+)$")
 _LAZY_SOURCE = re.compile(r"^«[^»]*»/(?P<rel>.+)$")
@@ -86,12 +86,9 @@ def _annotation(check: CheckResult, workspace: Path, flake_dir: Path | None) -> 
     title = f"vmtest: {check.name} {check.status.value}"
     failure = check.failure
     message = failure.message if failure else f"check {check.name} {check.status.value}"
-    failed_subtests = [s for s in check.subtests if s.status is not Status.PASSED]
+    failed_subtests = failure_facts(check).subtests
     if failed_subtests:
-        sub = failed_subtests[0]
-        message += f"\nsubtest {sub.name!r} {sub.status.value}" + (
-            f": {sub.message}" if sub.message else ""
-        )
+        message += "\n" + subtest_line(failed_subtests[0], repr(failed_subtests[0].name))
     errors = [f for f in check.findings if f.severity == "error"]
     if errors:
         message += "\n" + "\n".join(f"- {f.message} (fix: {f.fix})" for f in errors)

@@ -27,22 +27,8 @@ Build failures: "builder for '<drv>' failed with exit code N" (2.8 and 2.26);
 newer Nix also words it "Cannot build '<drv>'. Reason: builder failed with exit
 code N"; a build killed by a signal says "failed due to signal N".
 
-The NixOS test driver (nixpkgs `nixos/lib/test-driver/src/test_driver/`
-logger.py, driver.py, machine.py; the pinned nixos-26.05 02e08985a27c is not
-in the stored copies, so read at stored revisions 0348869915cd and d083f3f994b1
-(logger.py), 003d58163f46 and e92a8275e21b (driver.py), 0e66f3e0982d
-(machine.py); the line shapes below are identical in all of them) writes to
-stderr, which Nix turns into build log lines. `TerminalLogger.nested(msg)` prints `msg` (bright green) and, only if
-the block does not raise, `(finished: msg, in 1.23 seconds)`; machine messages
-are prefixed `<machine>: `; serial output is `<machine> # ...`. We read:
-
-- `subtest: NAME` ... `(finished: subtest: NAME, in S seconds)`
-- `!!! Test "NAME" failed with error: "MESSAGE"` (`Driver.subtest` on exception)
-- `run the VM test script` ... `(finished: run the VM test script, in S seconds)`
-- `<m>: starting vm`, `<m>: waiting for the VM to finish booting`,
-  `<m>: (finished: waiting for the VM to finish booting, in S seconds)`,
-  `<m>: connected to guest root shell`
-- `timeout reached; test terminating...` (the driver's global timeout)
+Error messages are read by `vmtest.logerrors`, the NixOS test driver's lines by
+`vmtest.driverlog`.
 """
 
 from __future__ import annotations
@@ -53,19 +39,17 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from vmtest import driverlog, nixmsg
+from vmtest import driverlog
+from vmtest.logerrors import ErrorLog
 from vmtest.logevents import (
     DEFAULT_MAX_DERIVATIONS,
     DEFAULT_TAIL_LINES,
-    MAX_ERRORS,
     MAX_LINE_CHARS,
-    BuildFailed,
     BuildFailure,
     BuildStarted,
     BuildStopped,
     DerivationState,
     EvalError,
-    EvalFailed,
     Event,
     LogLine,
     NixMessage,
@@ -119,12 +103,10 @@ class LogParser:
         self.max_derivations = max_derivations
         self.clock = clock
         self.progress = Progress()
-        self._failures: deque[BuildFailure] = deque(maxlen=MAX_ERRORS)
-        self._eval_errors: deque[EvalError] = deque(maxlen=MAX_ERRORS)
+        self._errors = ErrorLog(self._mark_failed)
         self._drvs: OrderedDict[str, DerivationState] = OrderedDict()
         self._acts: dict[int, tuple[int, str | None]] = {}
         self._texts: OrderedDict[int, str] = OrderedDict()
-        self._plain_error: list[str] = []
         self.lines_seen = 0
 
     # -- queries
@@ -132,12 +114,12 @@ class LogParser:
     @property
     def failures(self) -> list[BuildFailure]:
         """Build failures in the order Nix reported them (at most MAX_ERRORS)."""
-        return list(self._failures)
+        return list(self._errors.failures)
 
     @property
     def eval_errors(self) -> list[EvalError]:
         """Errors that are not build failures (at most MAX_ERRORS)."""
-        return list(self._eval_errors)
+        return list(self._errors.eval_errors)
 
     def derivation(self, drv_path: str) -> DerivationState | None:
         """What is known about `drv_path`, or None if it was never seen (or forgotten)."""
@@ -168,11 +150,11 @@ class LogParser:
         line = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         line = line.rstrip("\r\n")
         if not line.startswith("@nix {"):
-            return self._plain(line)
+            return self._errors.plain(line)
         try:
             obj, _ = _DECODER.raw_decode(line, 5)
         except ValueError:
-            return self._plain(line)
+            return self._errors.plain(line)
         action = obj.get("action")
         if action == "result":
             events = self._on_result(obj)
@@ -181,16 +163,16 @@ class LogParser:
         elif action == "stop":
             events = self._on_stop(obj)
         elif action == "msg":
-            events = self._on_msg(obj)
+            events = self._errors.message(obj)
         else:
             events = []
-        if self._plain_error:  # a plain-text error block ended before this line
-            return [*self._flush_plain_error(), *events]
+        if self._errors.block:  # a plain-text error block ended before this line
+            return [*self._errors.flush(), *events]
         return events
 
     def close(self) -> list[Event]:
         """End of input: report a pending plain-text error block."""
-        return self._flush_plain_error()
+        return self._errors.flush()
 
     # -- actions
 
@@ -267,61 +249,10 @@ class LogParser:
             return [LogLine(drv, line), *driverlog.apply(state, line, self.clock)]
         return [LogLine(drv, line)]
 
-    def _on_msg(self, obj: dict[str, Any]) -> list[Event]:
-        level = _int(obj.get("level"))
-        text = strip_ansi(str(obj.get("msg") or ""))
-        if level != 0:
-            return [NixMessage(level, cut(text))]
-        if not text.lstrip().startswith("error:"):  # e.g. "(use '--show-trace' ...)"
-            return [NixMessage(level, cut(text))]
-        raw = obj.get("raw_msg")
-        return self._on_error(text, strip_ansi(raw) if isinstance(raw, str) else None, _pos(obj))
-
-    def _on_error(self, text: str, raw: str | None, pos: nixmsg.Position | None) -> list[Event]:
-        failed = nixmsg.builder_failure(text)
-        if failed is not None:
-            failure = BuildFailure(
-                failed.drv_path, failed.exit_code, cut(nixmsg.headline(text)), failed.signal
-            )
-            self._failures.append(failure)
-            self._state(failed.drv_path).failure = failure
-            return [BuildFailed(failure)]
-        if nixmsg.is_build_summary(text) or nixmsg.is_operational(text):
-            return [NixMessage(0, cut(text))]
-        pos = pos or nixmsg.error_position(text)
-        error = EvalError(
-            message=cut(raw.strip() if raw else nixmsg.headline(text)),
-            detail=cut(text, 4 * MAX_LINE_CHARS),
-            file=pos.file if pos else None,
-            line=pos.line if pos else None,
-            column=pos.column if pos else None,
-        )
-        self._eval_errors.append(error)
-        return [EvalFailed(error)]
-
-    # -- plain text (messages printed outside the JSON logger)
-
-    def _plain(self, line: str) -> list[Event]:
-        text = strip_ansi(line)
-        if self._plain_error and (text.startswith((" ", "\t")) or not text):
-            if len(self._plain_error) < 200:
-                self._plain_error.append(text)
-            return []
-        events = self._flush_plain_error()
-        if text.startswith("error:"):
-            self._plain_error.append(text)
-        elif text:
-            events.append(NixMessage(1 if text.startswith("warning:") else 3, cut(text)))
-        return events
-
-    def _flush_plain_error(self) -> list[Event]:
-        if not self._plain_error:
-            return []
-        text = "\n".join(self._plain_error).rstrip()
-        self._plain_error = []
-        return self._on_error(text, None, None)
-
     # -- bounded per-derivation state
+
+    def _mark_failed(self, failure: BuildFailure) -> None:
+        self._state(failure.drv_path).failure = failure
 
     def _state(self, drv: str) -> DerivationState:
         state = self._drvs.get(drv)
@@ -343,15 +274,3 @@ class LogParser:
 
 def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _pos(obj: dict[str, Any]) -> nixmsg.Position | None:
-    """The error's own position, else the innermost trace entry with one (`--show-trace`)."""
-    trace = obj.get("trace")
-    candidates = [obj] + (
-        [t for t in trace if isinstance(t, dict)] if isinstance(trace, list) else []
-    )
-    for c in candidates:
-        if isinstance(c.get("line"), int) and isinstance(c.get("file"), str):
-            return nixmsg.Position(c["file"], c["line"], _int(c.get("column")))
-    return None

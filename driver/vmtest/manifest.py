@@ -21,6 +21,8 @@ from vmtest.errors import BadInput
 SCHEMA_VERSION: Literal[1] = 1
 QUICK_CHECK = "unit-vm-analysis"
 FULL_CHECK = "vm-test-suite"
+#: The check `vmtest quick` / `vmtest full` runs.
+TIER_CHECKS = {"quick": QUICK_CHECK, "full": FULL_CHECK}
 SYSTEM_PLACEHOLDER = "{system}"
 
 CheckName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_'-]*$", max_length=100)]

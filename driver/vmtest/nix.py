@@ -2,8 +2,9 @@
 
 The argv comes from `vmtest.nixargv` (pure builders); every call goes through
 `vmtest.process`. Errors the user must act on become `VmtestError`s here:
-"experimental feature disabled" is exit 3, other failures exit 2, and a failing
-check build is not an error at all (the runner judges it).
+"experimental feature disabled" and a source that evaluation cannot fetch (a flake
+input behind a dead network) are exit 3, other failures exit 2, and a failing check
+build is not an error at all (the runner judges it).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from vmtest import process
+from vmtest import nixmsg, process
 from vmtest.errors import BadInput, EnvironmentNotReady, ExitCode, VmtestError
+from vmtest.logevents import strip_ansi
 from vmtest.nixargv import (
     NixOptions,
     NixVersion,
@@ -30,12 +32,22 @@ from vmtest.nixargv import (
 )
 
 _EXPERIMENTAL_RE = re.compile(r"experimental Nix feature '([a-z-]+)' is disabled")
-_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# A download or fetch that failed for reasons outside the flake (network, proxy, cache).
+# Nix 2.8 (seen here): "error: unable to download '<url>': Couldn't connect to server (7)";
+# "...: Couldn't resolve host name (6)" (NixOS/nix#8953); git: "fatal: unable to access
+# '<url>': Could not resolve host: <host>"; newer Nix puts "… while fetching the input
+# '<url>'" trace lines before the message (as quoted in nix-community/nix-unit#270).
+_FETCH_FAILED_RE = re.compile(
+    r"unable to download|unable to fetch|unable to access '|"
+    r"Could(?:n't| not) resolve (?:host|proxy)|Couldn't connect to server|Failed to connect",
+    re.IGNORECASE,
+)
 
 FLAKES_HINT = (
     'enable them: add "experimental-features = nix-command flakes" to ~/.config/nix/nix.conf '
     '(or export NIX_CONFIG="experimental-features = nix-command flakes")'
 )
+FETCH_HINT = "check the network (and proxy) or the substituters; nix settings: --option NAME VALUE"
 
 
 class NixCommandFailed(VmtestError):
@@ -47,10 +59,21 @@ class NixCommandFailed(VmtestError):
         lines = [strip_ansi(line) for line in stderr_tail if line.strip()]
         first_error = next((line for line in lines if line.startswith("error:")), None)
         summary = first_error or (lines[-1] if lines else f"exit code {returncode}")
-        super().__init__(f"{argv[0]} {argv[1] if len(argv) > 1 else ''} failed: {summary}")
+        super().__init__(
+            f"{_what_failed(argv)}: {summary.removeprefix('error:').strip()}",
+            hint="`vmtest --debug ...` prints each nix command; run it to see all of its output",
+        )
         self.argv = list(argv)
         self.returncode = returncode
         self.stderr_tail = lines
+
+
+def _what_failed(argv: Sequence[str]) -> str:
+    """`cannot evaluate <flake>#<attr>` for an evaluation, else `<nix command> failed`."""
+    installable = next((a for a in argv[1:] if "#" in a), None)
+    if argv[1:2] == ["eval"] and installable is not None:
+        return f"cannot evaluate {installable}"
+    return f"{argv[0]} {argv[1] if len(argv) > 1 else ''} failed".replace("  ", " ")
 
 
 # ---------------------------------------------------------------- calls
@@ -106,6 +129,7 @@ def instantiate(
         drv_path_argv(flake, attr, opts), timeout=timeout, env=env, on_stderr_line=on_line
     )
     raise_if_environment(done)
+    raise_if_unfetchable(done)
     return done
 
 
@@ -177,16 +201,12 @@ def show_config(
 # ---------------------------------------------------------------- helpers
 
 
-def strip_ansi(text: str) -> str:
-    return _ANSI_RE.sub("", text)
-
-
 def raise_if_environment(done: process.Completed) -> None:
     """Turn "experimental feature disabled" into exit 3 with the fix."""
     if done.returncode == 0:
         return
-    for line in done.stderr_tail:
-        match = _EXPERIMENTAL_RE.search(strip_ansi(line))
+    for message in error_messages(done.stderr_tail):
+        match = _EXPERIMENTAL_RE.search(message)
         if match:
             raise EnvironmentNotReady(
                 f"Nix flakes are disabled (experimental feature '{match.group(1)}' is off)",
@@ -194,11 +214,51 @@ def raise_if_environment(done: process.Completed) -> None:
             )
 
 
+def raise_if_unfetchable(done: process.Completed) -> None:
+    """An evaluation that failed because a source could not be fetched is exit 3 with a
+    hint, not a check failure. Only for evaluations: a build's log lines are the
+    builders' own output (a VM test may print "Could not resolve host" on purpose)."""
+    if done.returncode == 0:
+        return
+    for message in reversed(error_messages(done.stderr_tail)):
+        # The line that says it, also when newer Nix puts "… while fetching" lines first.
+        said = next((ln for ln in message.splitlines() if _FETCH_FAILED_RE.search(ln)), None)
+        if said is not None:
+            raise EnvironmentNotReady(
+                "nix could not fetch a source the evaluation needs (a flake input?): "
+                + said.strip().removeprefix("error:").strip(),
+                hint=FETCH_HINT,
+            )
+
+
+def error_messages(stderr_lines: Sequence[str]) -> list[str]:
+    """Nix's error messages (ANSI stripped) in stderr, plain or internal-json: every plain
+    line (`error: ...`, git's `fatal: ...`), and the level-0 JSON messages that are not a
+    builder's failure (whose text quotes the builder's own log)."""
+    messages: list[str] = []
+    for raw in stderr_lines:
+        line = strip_ansi(raw)
+        if not line.startswith("@nix {"):
+            messages.append(line)
+            continue
+        try:
+            obj = json.loads(line[5:])
+        except ValueError:
+            continue
+        if not isinstance(obj, dict) or obj.get("action") != "msg" or obj.get("level") != 0:
+            continue
+        text = strip_ansi(str(obj.get("msg") or ""))
+        if nixmsg.builder_failure(text) is None:
+            messages.append(text)
+    return messages
+
+
 def _checked(
     argv: list[str], env: Env, timeout: float, on_line: Callable[[str], None] | None = None
 ) -> process.Completed:
     done = process.run(argv, timeout=timeout, env=env, on_stderr_line=on_line)
     raise_if_environment(done)
+    raise_if_unfetchable(done)
     if done.returncode != 0:
         raise NixCommandFailed(argv, done.returncode, done.stderr_tail)
     return done

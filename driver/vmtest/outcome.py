@@ -12,7 +12,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from vmtest import driverlog, nix
+from vmtest import collect, driverlog
 from vmtest.findings import parse_findings, parse_summary
 from vmtest.judgetext import parse_judge_text
 from vmtest.logevents import DEFAULT_TAIL_LINES, DerivationState, cut, strip_ansi
@@ -54,13 +54,8 @@ def drv_path(stdout: str) -> str:
 def eval_failure(parser: LogParser, done: Completed) -> FailureInfo:
     errors = [e for e in parser.eval_errors if not e.message.startswith("(use '--show-trace'")]
     if errors:
-        e = errors[0]
-        return FailureInfo(
-            message=f"evaluation failed: {e.message}",
-            eval_error=EvalErrorInfo(message=e.message, file=e.file, line=e.line, column=e.column),
-            log_tail=e.detail.splitlines(),
-        )
-    tail = [nix.strip_ansi(line) for line in done.stderr_tail]
+        return collect.eval_error_failure(errors[0], f"evaluation failed: {errors[0].message}")
+    tail = [strip_ansi(line) for line in done.stderr_tail]
     return FailureInfo(
         message=f"evaluation failed (nix exit code {done.returncode})",
         eval_error=EvalErrorInfo(message="\n".join(tail[-5:]) or "unknown error"),

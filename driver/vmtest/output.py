@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 from vmtest import doctor as doc
 from vmtest.errors import BadInput, ExitCode
 from vmtest.manifest import Manifest
-from vmtest.results import CheckResult, Finding, RunReport, Status, parse_report
+from vmtest.results import CheckResult, RunReport, Status, parse_report
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -122,7 +122,9 @@ def _console() -> Console:
 
 
 def _print_summary(report: RunReport) -> None:
+    """The table and the failures, passed checks' details and outputs, then what to do."""
     from vmtest.report import render_console
+    from vmtest.summary import next_step
 
     console = _console()
     console.print(render_console(report))
@@ -133,12 +135,16 @@ def _print_summary(report: RunReport) -> None:
         if check.artifacts and check.status is Status.PASSED:
             for path in check.artifacts:
                 console.print(f"{check.name}: {path}", markup=False)
+    step = next_step(report)
+    if step is not None:
+        console.print(f"\n{step}", markup=False)
 
 
 def _print_passed_details(console: Console, check: CheckResult) -> None:
     """A passed quick check still prints its summary line and its warnings."""
     from vmtest.findings import parse_summary
     from vmtest.outcome import output_text
+    from vmtest.summary import findings_lines
 
     text = output_text(check.artifacts)
     summary = next(
@@ -148,19 +154,6 @@ def _print_passed_details(console: Console, check: CheckResult) -> None:
         console.print(summary, markup=False)
     for line in findings_lines(check.findings):
         console.print(line, markup=False)
-
-
-def findings_lines(findings: list[Finding]) -> list[str]:
-    """A readable list: severity and message, then the option and the fix."""
-    lines: list[str] = []
-    for f in findings:
-        where = f" [{f.config}]" if f.config else ""
-        lines += [
-            f"{f.severity}{where}: {f.message} ({f.id})",
-            f"    option: {f.option}",
-            f"    fix:    {f.fix}",
-        ]
-    return lines
 
 
 def print_checks(manifest: Manifest, system: str, json_out: bool) -> None:

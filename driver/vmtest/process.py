@@ -40,14 +40,18 @@ _live_lock = threading.Lock()
 
 
 class TimedOut(VmtestError):
-    """A child ran past its deadline; its process group was killed."""
+    """A child ran past its deadline; its process group was killed.
+
+    Inside a run the runner turns this into timed-out checks (the budget of --timeout);
+    raised to the user it comes from a call with a fixed limit (nix version, manifest)."""
 
     exit_code = ExitCode.TIMED_OUT
 
     def __init__(self, argv: Sequence[str], timeout: float, stderr_tail: Sequence[str]) -> None:
         super().__init__(
             f"timed out after {timeout:g} s: {shlex.join(argv)}",
-            hint="raise the budget with --timeout SECONDS",
+            hint="run that command by hand to see what it waits for (nix daemon, a store "
+            "lock, the network)",
         )
         self.argv = list(argv)
         self.timeout = timeout
@@ -82,19 +86,7 @@ def run(
     """
     log.debug("+ %s", shlex.join(argv))
     started = time.monotonic()
-    try:
-        proc = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            env=dict(env) if env is not None else None,
-        )
-    except FileNotFoundError as exc:
-        raise EnvironmentNotReady(_not_found(argv[0]), hint=_install_hint(argv[0])) from exc
-    with _live_lock:
-        _live.add(proc)
+    proc = _start(argv, env)
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
 
     def handle(line: str) -> None:
@@ -119,6 +111,24 @@ def run(
     seconds = time.monotonic() - started
     log.debug("exit %d after %.3f s: %s", returncode, seconds, argv[0])
     return Completed(list(argv), returncode, stdout, list(tail), seconds)
+
+
+def _start(argv: Sequence[str], env: Mapping[str, str] | None) -> subprocess.Popen[bytes]:
+    """Start `argv` in a session of its own, known to `stop_all`."""
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            env=dict(env) if env is not None else None,
+        )
+    except FileNotFoundError as exc:
+        raise EnvironmentNotReady(_not_found(argv[0]), hint=_install_hint(argv[0])) from exc
+    with _live_lock:
+        _live.add(proc)
+    return proc
 
 
 class _Lines:

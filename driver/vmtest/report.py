@@ -13,56 +13,23 @@ import re
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
-from vmtest.logevents import strip_ansi
+from vmtest.findings import outside_findings
 from vmtest.results import CheckResult, RunReport, Status, SubtestResult, status_rank
+from vmtest.summary import (
+    DEFAULT_TAIL_LINES,
+    clean_text,
+    cut_tail,
+    failure_facts,
+    findings_lines,
+    format_seconds,
+    headline,
+    ordered_checks,
+    subtest_counts,
+    subtest_line,
+)
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
-
-DEFAULT_TAIL_LINES = 50
-
-# XML 1.0 Char production: tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD, U+10000-U+10FFFF.
-_XML_ILLEGAL = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def clean_text(text: str) -> str:
-    """Text without ANSI escapes, carriage returns and XML-illegal characters."""
-    return _XML_ILLEGAL.sub("", strip_ansi(text))
-
-
-def cut_tail(lines: list[str], limit: int = DEFAULT_TAIL_LINES) -> list[str]:
-    """The last `limit` lines, preceded by a note when earlier lines were dropped."""
-    cleaned = [clean_text(line) for line in lines]
-    if len(cleaned) <= limit:
-        return cleaned
-    dropped = len(cleaned) - limit
-    return [f"[... {dropped} earlier lines cut; showing the last {limit}]", *cleaned[-limit:]]
-
-
-def ordered_checks(report: RunReport) -> list[CheckResult]:
-    """Checks with the worst status first, otherwise in run order."""
-    return sorted(report.checks, key=lambda c: status_rank(c.status))
-
-
-def format_seconds(seconds: float | None) -> str:
-    """`-` when unknown, `850ms`, `12.3s`, `2m05s`."""
-    if seconds is None:
-        return "-"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes}m{rest:02d}s"
-
-
-def subtest_counts(check: CheckResult) -> str:
-    """`passed/total` of the check's subtests, `-` when it has none."""
-    if not check.subtests:
-        return "-"
-    passed = sum(1 for s in check.subtests if s.status is Status.PASSED)
-    return f"{passed}/{len(check.subtests)}"
-
 
 # ------------------------------------------------------------------------ JSON
 
@@ -139,17 +106,15 @@ def _junit_cases(check: CheckResult) -> list[tuple[str, Status, float | None, st
 
 
 def _failure_body(check: CheckResult, message: str | None, tail_lines: int) -> str:
+    facts = failure_facts(check)
     parts = [clean_text(message)] if message else []
-    failure = check.failure
-    if failure is not None:
-        if failure.drv_path:
-            code = f" (exit code {failure.exit_code})" if failure.exit_code is not None else ""
-            parts.append(f"failing derivation: {failure.drv_path}{code}")
-        if failure.eval_error and failure.eval_error.file:
-            e = failure.eval_error
-            parts.append(f"at {e.file}:{e.line}:{e.column}")
-        if failure.log_tail:
-            parts.append("log tail:\n" + "\n".join(cut_tail(failure.log_tail, tail_lines)))
+    if facts.drv_path:
+        code = f" (exit code {facts.exit_code})" if facts.exit_code is not None else ""
+        parts.append(f"{facts.drv_label}: {facts.drv_path}{code}")
+    if facts.position:
+        parts.append(f"at {facts.position}")
+    if facts.log_tail:
+        parts.append("log tail:\n" + "\n".join(cut_tail(facts.log_tail, tail_lines)))
     return clean_text("\n".join(parts))
 
 
@@ -165,7 +130,7 @@ _ICON = {Status.PASSED: "✅", Status.SKIPPED: "⏭️", Status.NOT_RUN: "⏭️
 def render_markdown(report: RunReport, tail_lines: int = 30) -> str:
     """GitHub-flavoured Markdown for `$GITHUB_STEP_SUMMARY`: a table, then the failures."""
     out = [
-        f"## vmtest: {report.status.value}",
+        f"## {headline(report)}",
         "",
         f"`{_md_cell(report.flake)}` on `{report.system}`, {len(report.checks)} check(s), "
         f"{format_seconds(report.duration)}" + (" (interrupted)" if report.interrupted else ""),
@@ -191,25 +156,21 @@ def render_markdown(report: RunReport, tail_lines: int = 30) -> str:
 
 def _md_failure(check: CheckResult, tail_lines: int) -> list[str]:
     out = [f"#### {_md_cell(check.name)}: {check.status.value}", ""]
-    failure = check.failure
-    if failure is not None:
-        out.append(f"- {_md_cell(clean_text(failure.message))}")
-        if failure.drv_path:
-            out.append(f"- failing derivation: `{failure.drv_path}`")
-        if failure.eval_error and failure.eval_error.file:
-            e = failure.eval_error
-            out.append(f"- at `{e.file}:{e.line}:{e.column}`")
-    for sub in check.subtests:
-        if sub.status is not Status.PASSED:
-            why = f": {_md_cell(clean_text(sub.message))}" if sub.message else ""
-            out.append(f"- subtest **{_md_cell(sub.name)}** {sub.status.value}{why}")
-    for f in check.findings:
+    facts = failure_facts(check)
+    if facts.message is not None:
+        out.append(f"- {_md_cell(facts.message)}")
+    if facts.drv_path:
+        out.append(f"- {facts.drv_label}: `{facts.drv_path}`")
+    if facts.position:
+        out.append(f"- at `{facts.position}`")
+    out += [f"- {_md_cell(subtest_line(s, f'**{s.name}**'))}" for s in facts.subtests]
+    for f in facts.findings:
         where = f" ({f.config})" if f.config else ""
         out.append(f"- {f.severity}{where}: {_md_cell(f.message)} (`{f.option}`; fix: {f.fix})")
     if len(out) == 2:
         out.append(f"- {check.status.value}; the log told nothing more (attribute `{check.attr}`)")
-    if failure is not None and failure.log_tail:
-        tail = "\n".join(cut_tail(failure.log_tail, tail_lines))
+    if facts.log_tail:
+        tail = "\n".join(cut_tail(facts.log_tail, tail_lines))
         fence = "`" * max(3, _longest_backtick_run(tail) + 1)
         out += [
             "",
@@ -241,7 +202,7 @@ def render_console(report: RunReport, tail_lines: int = 20) -> RenderableType:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"vmtest: {report.status.value}", title_justify="left")
+    table = Table(title=headline(report), title_justify="left")
     table.add_column("check")
     table.add_column("status")
     for name in ("total", "evaluate", "build", "boot", "script", "subtests"):
@@ -251,7 +212,7 @@ def render_console(report: RunReport, tail_lines: int = 20) -> RenderableType:
         style = "green" if c.status is Status.PASSED else "yellow" if c.status in _ICON else "red"
         times = [format_seconds(t) for t in (c.duration, p.evaluate, p.build, p.boot, p.script)]
         table.add_row(c.name, Text(c.status.value, style=style), *times, subtest_counts(c))
-    parts: list[RenderableType] = [table]
+    parts: list[RenderableType] = [table if report.checks else Text(headline(report))]
     for check in ordered_checks(report):
         if check.status not in _ICON:
             parts.append(Text("\n".join(_console_failure(check, tail_lines))))
@@ -260,24 +221,19 @@ def render_console(report: RunReport, tail_lines: int = 20) -> RenderableType:
 
 def _console_failure(check: CheckResult, tail_lines: int) -> list[str]:
     out = ["", f"{check.name}: {check.status.value}"]
-    failure = check.failure
-    if failure is not None:
-        out.append(f"  {clean_text(failure.message)}")
-        if failure.eval_error and failure.eval_error.file:
-            e = failure.eval_error
-            out.append(f"  at {e.file}:{e.line}:{e.column}")
-        if failure.drv_path:
-            out.append(f"  failing derivation: {failure.drv_path}")
-    for sub in check.subtests:
-        if sub.status is not Status.PASSED:
-            why = f": {clean_text(sub.message)}" if sub.message else ""
-            out.append(f"  subtest {sub.name!r} {sub.status.value}{why}")
-    for f in check.findings:
-        where = f" [{f.config}]" if f.config else ""
-        out += [f"  {f.severity}{where}: {f.message}", f"      option: {f.option}, fix: {f.fix}"]
-    if failure is not None and failure.log_tail:
+    facts = failure_facts(check)
+    if facts.message is not None:
+        out.append(f"  {facts.message}")
+    if facts.drv_path:
+        out.append(f"  {facts.drv_label}: {facts.drv_path}")
+    if facts.position:
+        out.append(f"  at {facts.position}")
+    out += [f"  {subtest_line(s, repr(s.name))}" for s in facts.subtests]
+    out += [f"  {line}" for line in findings_lines(facts.findings)]
+    tail = outside_findings(facts.log_tail) if facts.findings else facts.log_tail
+    if any(line.strip() for line in tail):
         out.append("  log tail:")
-        out += [f"    {line}" for line in cut_tail(failure.log_tail, tail_lines)]
+        out += [f"    {line}" for line in cut_tail(tail, tail_lines)]
     for path in check.artifacts:
         out.append(f"  artifact: {path}")
     return out

@@ -25,7 +25,7 @@ def load_manifest(
     with ThreadPoolExecutor(max_workers=2) as pool:
         names = pool.submit(nix.check_names, flake, system, opts, env)
         try:
-            text = nix.eval_json(flake, "vmtestManifest", opts, env=env)
+            text = _manifest_json(flake, opts, env)
             manifest = parse_manifest(text, source=f"{flake}#vmtestManifest")
             if not manifest.for_system(system):
                 return manifest
@@ -38,15 +38,29 @@ def load_manifest(
     return manifest
 
 
+def _manifest_json(flake: str, opts: NixOptions, env: Mapping[str, str] | None) -> str:
+    try:
+        return nix.eval_json(flake, "vmtestManifest", opts, env=env)
+    except nix.NixCommandFailed as exc:
+        if "does not provide attribute" not in exc.message:
+            raise
+        raise BadInput(
+            f"{flake} has no vmtestManifest output (the list of checks vmtest runs)",
+            hint="export one from flake.nix; `vmtest manifest schema` shows its shape",
+        ) from exc
+
+
 def select(manifest: Manifest, system: str, names: list[str]) -> list[Check]:
     """The named checks, in the order given; unknown names are bad input (exit 2)."""
     known = manifest.by_name()
     unknown = [n for n in names if n not in known]
     if unknown:
-        listing = ", ".join(sorted(known)) or "(none)"
+        listing = ", ".join(sorted(known))
         raise BadInput(
             f"unknown check{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
-            hint=f"known checks: {listing} (see `vmtest list`)",
+            hint=f"known checks: {listing} (see `vmtest list`)"
+            if listing
+            else "the flake's vmtestManifest lists no checks",
         )
     chosen = [known[n] for n in dict.fromkeys(names)]
     elsewhere = [c for c in chosen if system not in c.systems]

@@ -3,13 +3,14 @@ never a traceback."""
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import stat
 from pathlib import Path
 
 import pytest
-from conftest import ref, requires_nix, run_vmtest
+from conftest import load_json, ref, requires_nix, run_vmtest
 
 pytestmark = requires_nix
 
@@ -88,8 +89,20 @@ def test_manifest_not_json_convertible(flake: Path, nix_env: dict[str, str]) -> 
     (flake / "manifest.nix").write_text("x: x")
     res = run_vmtest(["manifest", "validate", "--flake", ref(flake)], nix_env)
     assert res.returncode == 2, res.output
-    assert "error: nix eval failed" in res.stderr
+    assert f"error: cannot evaluate {ref(flake)}#vmtestManifest: " in res.stderr
+    assert "hint: `vmtest --debug ...` prints each nix command" in res.stderr
     assert_clean_error(res.output)
+
+
+def test_flake_without_a_manifest(flake: Path, nix_env: dict[str, str]) -> None:
+    text = (flake / "flake.nix").read_text()
+    (flake / "flake.nix").write_text(text.replace("vmtestManifest = ", "notTheManifest = "))
+    res = run_vmtest(["quick", "--flake", ref(flake)], nix_env)
+    assert res.returncode == 2, res.output
+    assert res.stderr.splitlines() == [
+        f"error: {ref(flake)} has no vmtestManifest output (the list of checks vmtest runs)",
+        "  hint: export one from flake.nix; `vmtest manifest schema` shows its shape",
+    ]
 
 
 def test_manifest_output_not_json(flake: Path, nix_env: dict[str, str], tmp_path: Path) -> None:
@@ -192,3 +205,118 @@ def test_version(nix_env: dict[str, str]) -> None:
     res = run_vmtest(["--version"], nix_env)
     assert res.returncode == 0
     assert res.stdout.strip() == "vmtest 0.1.0"
+
+
+# A flake whose input `x` is locked but cannot be fetched (nothing listens on port 9):
+# outputs that do not touch it evaluate offline (inputs are fetched lazily).
+UNFETCHABLE_URL = "https://127.0.0.1:9/x.tar.gz"
+UNFETCHABLE_FLAKE = """{
+  inputs.x = { url = "%(url)s"; flake = false; };
+  outputs = { self, x }:
+    let
+      entry = name: {
+        inherit name; attr = "checks.{system}.${name}"; tier = "quick";
+        systems = [ "x86_64-linux" "aarch64-linux" ]; requiresKvm = false;
+        timeoutSeconds = 30; description = "d"; subtests = [ ];
+      };
+      forBoth = f: { x86_64-linux = f "x86_64-linux"; aarch64-linux = f "aarch64-linux"; };
+    in {
+      vmtestManifest = {
+        schemaVersion = 1;
+        checks = map entry [ "fetching" "throwing" ] ++ %(extra)s;
+      };
+      checks = forBoth (system: {
+        fetching = derivation {
+          name = "fetching"; inherit system; builder = "/bin/sh";
+          args = [ "-c" "echo ${x} > $out" ];
+        };
+        throwing = throw "this check is broken on purpose";
+      });
+    };
+}
+"""
+UNFETCHABLE_LOCK = {
+    "nodes": {
+        "root": {"inputs": {"x": "x"}},
+        "x": {
+            "flake": False,
+            "locked": {
+                "narHash": "sha256-QvnceIGTBeDvDd9oCn+GvdsnkquliuwbVgpiRH68qaQ=",
+                "type": "tarball",
+                "url": UNFETCHABLE_URL,
+            },
+            "original": {"type": "tarball", "url": UNFETCHABLE_URL},
+        },
+    },
+    "root": "root",
+    "version": 7,
+}
+
+
+def unfetchable_flake(tmp_path: Path, manifest_touches_input: bool = False) -> Path:
+    flake = tmp_path / "unfetchable"
+    flake.mkdir()
+    extra = "(if x ? outPath then [ ] else [ ])" if manifest_touches_input else "[ ]"
+    (flake / "flake.nix").write_text(UNFETCHABLE_FLAKE % {"url": UNFETCHABLE_URL, "extra": extra})
+    (flake / "flake.lock").write_text(json.dumps(UNFETCHABLE_LOCK, indent=2))
+    return flake
+
+
+def one_attempt(env: dict[str, str]) -> dict[str, str]:
+    """Nix retries a failed download a few times (seconds); once is enough here."""
+    return {**env, "NIX_CONFIG": env["NIX_CONFIG"] + "\ndownload-attempts = 1"}
+
+
+def test_unfetchable_input_is_environment_not_ready(
+    nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    flake = unfetchable_flake(tmp_path)
+    res = run_vmtest(["run", "fetching", "--flake", ref(flake)], one_attempt(nix_env))
+    assert res.returncode == 3, res.output
+    errors = [line for line in res.stderr.splitlines() if line.startswith("error:")]
+    # Nix 2.8 ends the line "Couldn't connect to server (7)"; newer curl words vary.
+    expected = (
+        "error: nix could not fetch a source the evaluation needs (a flake input?): "
+        f"unable to download '{UNFETCHABLE_URL}': "
+    )
+    assert len(errors) == 1 and errors[0].startswith(expected), errors
+    hints = [line for line in res.stderr.splitlines() if line.startswith("  hint:")]
+    assert len(hints) == 1 and "network" in hints[0] and "--option" in hints[0]
+    assert "eval-error" not in res.output
+    assert_clean_error(res.output)
+
+
+def test_unfetchable_input_read_by_the_manifest(nix_env: dict[str, str], tmp_path: Path) -> None:
+    flake = unfetchable_flake(tmp_path, manifest_touches_input=True)
+    res = run_vmtest(["list", "--flake", ref(flake)], one_attempt(nix_env))
+    assert res.returncode == 3, res.output
+    assert res.stderr.startswith("error: nix could not fetch a source the evaluation needs")
+    assert_clean_error(res.output)
+
+
+def test_evaluation_error_beside_an_unfetchable_input_is_a_check_failure(
+    nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    flake = unfetchable_flake(tmp_path)
+    report = tmp_path / "r.json"
+    args = ["run", "throwing", "--flake", ref(flake), "--report", str(report)]
+    res = run_vmtest(args, one_attempt(nix_env))
+    assert res.returncode == 1, res.output
+    check = load_json(report)["checks"][0]
+    assert check["status"] == "eval-error"
+    assert "this check is broken on purpose" in check["failure"]["message"]
+
+
+def test_help_lists_the_exit_codes_of_the_readme(nix_env: dict[str, str]) -> None:
+    res = run_vmtest(["--help"], nix_env)
+    assert res.returncode == 0, res.output
+    help_text = " ".join(res.stdout.split())  # wrapped rows joined
+    assert "Exit codes:" in help_text
+    readme = " ".join((Path(__file__).parents[2] / "README.md").read_text().split())
+    sentence = readme.split("Exit codes: ", 1)[1].split(".", 1)[0]
+    documented = [item.strip() for item in sentence.split(";")]
+    assert [d.split(" ", 1)[0] for d in documented] == ["0", "1", "2", "3", "4", "130"]
+    for item in documented:
+        code, meaning = item.split(" ", 1)
+        meaning = meaning.removeprefix("and ").split(" (", 1)[0]
+        assert f" {code} {meaning}" in help_text, (code, meaning)

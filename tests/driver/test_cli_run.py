@@ -7,9 +7,11 @@ report and the JUnit file (parsed with xml.etree).
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -64,6 +66,13 @@ def test_quick_failure_prints_findings(
     assert "error: Docker service not properly configured" in res.stdout
     assert "error: Missing required package: openssh" in res.stdout
     assert "option: virtualisation.docker.enable" in res.stdout
+    assert "VM configuration has 2 issues (docker-enabled, openssh-package)" in res.stdout
+    # each finding once: not again as a subtest line or in the raw log tail
+    assert res.stdout.count("Docker service not properly configured") == 1
+    assert "rule: docker-enabled" not in res.stdout
+    assert res.stdout.rstrip().endswith(
+        "next: unit-vm-analysis: change the configuration as each error finding's fix says"
+    )
     cases = junit_cases(junit)
     failed = {name for (cls, name), c in cases.items() if c.find("failure") is not None}
     assert failed == {"docker-enabled", "openssh-package"}
@@ -80,6 +89,8 @@ def test_quick_json_on_stdout(flake: Path, nix_env: dict[str, str]) -> None:
     errors = [f["id"] for f in check["findings"] if f["severity"] == "error"]
     assert errors == ["docker-enabled", "openssh-package"]
     assert check["failure"]["drvPath"].endswith("-unit-vm-analysis.drv")
+    message = "VM configuration has 2 issues (docker-enabled, openssh-package)"
+    assert check["failure"]["message"] == message
 
 
 def test_run_mixed_outcomes(flake: Path, nix_env: dict[str, str], tmp_path: Path) -> None:
@@ -105,6 +116,10 @@ def test_run_mixed_outcomes(flake: Path, nix_env: dict[str, str], tmp_path: Path
     assert ev["file"].endswith("/broken.nix") and ev["line"] == 6 and ev["column"] == 11
     assert "attribute 'drv' missing" in ev["message"]
     # what a user sees
+    assert "vmtest: eval-error (4 checks: 1 could not be evaluated, 2 failed, 1 passed)" in (
+        res.stdout
+    )
+    assert "next: eval-error: fix the Nix evaluation error shown above; " in res.stdout
     assert "FAIL: expected 22, got 2222" in res.stdout
     assert "broken.nix:6:11" in res.stdout
     cases = junit_cases(junit)
@@ -294,3 +309,41 @@ def test_timeout_blames_each_check_for_its_own(
     assert failing["status"] in ("failed", "timed-out")  # depends on which nix built first
     assert failing["failure"]["drvPath"].endswith("-failing.drv")
     assert _eventually_empty(marker_of(flake)) == []
+
+
+def test_ctrl_c_before_any_check_still_writes_the_reports(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Interrupted while the manifest is evaluated (a `nix eval` that hangs, by a fake nix
+    in front of the real one): the report files exist, empty and interrupted."""
+    fake_bin, started = tmp_path / "fake-bin", tmp_path / "nix-eval-started"
+    fake_bin.mkdir()
+    real_nix = shutil.which("nix", path=nix_env["PATH"])
+    fake = fake_bin / "nix"
+    fake.write_text(
+        f'#!/bin/sh\nif [ "$1" = eval ]; then : > {started}; exec sleep 60; fi\n'
+        f'exec {real_nix} "$@"\n'
+    )
+    fake.chmod(0o755)
+    marker = marker_of(flake)
+    env = {**nix_env, "PATH": f"{fake_bin}:{nix_env['PATH']}", "VMTEST_MARKER": marker}
+    report, junit = tmp_path / "r.json", tmp_path / "j.xml"
+    args = ["quick", "--flake", ref(flake), "--report", str(report), "--junit", str(junit)]
+    proc = subprocess.Popen(
+        vmtest_argv(*args), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert started.exists(), proc.communicate(timeout=30)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stdout + stderr
+    data = load_json(report)
+    assert (data["status"], data["interrupted"], data["checks"]) == ("interrupted", True, [])
+    assert data["system"] != "unknown"  # nix had answered before the manifest was asked for
+    root = ET.parse(junit).getroot()
+    assert (root.tag, root.get("tests")) == ("testsuites", "0")
+    assert "vmtest: interrupted (before any check started)" in stdout
+    assert "Traceback" not in stderr
+    assert _eventually_empty(marker) == []  # the hanging `nix eval`s were stopped

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from vmtest.errors import EnvironmentNotReady
-from vmtest.nix import parse_build_json
+from vmtest.nix import parse_build_json, raise_if_unfetchable
 from vmtest.nixargv import (
     NixOptions,
     NixVersion,
@@ -14,6 +14,7 @@ from vmtest.nixargv import (
     read_log_argv,
     show_config_argv,
 )
+from vmtest.process import Completed
 
 V28 = NixVersion.parse("nix (Nix) 2.8.0")
 V226 = NixVersion.parse("nix (Nix) 2.26.3")
@@ -101,3 +102,49 @@ def test_builds_remotely() -> None:
     assert not NixOptions(store="daemon").builds_remotely
     assert NixOptions(builders="ssh://kvm-box x86_64-linux").builds_remotely
     assert NixOptions(store="ssh-ng://kvm-box").builds_remotely
+
+
+def _failed(*stderr: str) -> Completed:
+    return Completed(["nix", "path-info"], 1, "", list(stderr), 0.1)
+
+
+FETCH_ERROR = (
+    '@nix {"action":"msg","level":0,"msg":"\\u001b[31;1merror:\\u001b[0m unable to download '
+    "'https://127.0.0.1:9/x.tar.gz': Couldn't connect to server (7)\"}"
+)
+
+
+def test_a_fetch_error_of_the_evaluation_is_environment_not_ready() -> None:
+    retry = FETCH_ERROR.replace('"level":0', '"level":1')  # "warning: ... retrying"
+    with pytest.raises(EnvironmentNotReady, match=r"could not fetch .*: unable to download '"):
+        raise_if_unfetchable(_failed(retry, FETCH_ERROR))
+    with pytest.raises(EnvironmentNotReady, match=r"Could not resolve host: github\.com"):
+        raise_if_unfetchable(
+            _failed(
+                "fatal: unable to access 'https://github.com/o/r/': "
+                "Could not resolve host: github.com",
+                "error: program 'git' failed with exit code 128",
+            )
+        )
+
+
+def test_a_fetch_error_behind_newer_nix_trace_lines() -> None:
+    message = (
+        "error:\\n       … while fetching the input 'https://127.0.0.1:9/x.tar.gz'\\n\\n"
+        "       error: unable to download 'https://127.0.0.1:9/x.tar.gz': Couldn't connect"
+    )
+    line = '@nix {"action":"msg","level":0,"msg":"' + message + '"}'
+    with pytest.raises(EnvironmentNotReady, match=r"\(a flake input\?\): unable to download '"):
+        raise_if_unfetchable(_failed(line))
+
+
+def test_a_builder_quoting_a_network_error_is_not_an_environment_problem() -> None:
+    builder = (
+        '@nix {"action":"msg","level":0,"msg":"error: builder for \'/nix/store/'
+        "x-t.drv' failed with exit code 1; last 1 log lines:\\n> curl: (6) Could not resolve "
+        'host: example.org"}'
+    )
+    log_line = '@nix {"action":"result","fields":["curl: Could not resolve host"],"type":101}'
+    raise_if_unfetchable(_failed(log_line, builder))  # no exception: the check failed
+    ok = Completed(["nix"], 0, "", [FETCH_ERROR], 0.1)
+    raise_if_unfetchable(ok)  # a retried download that then worked

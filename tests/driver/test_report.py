@@ -9,15 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from rich.console import Console
 from vmtest.errors import BadInput
-from vmtest.report import (
-    clean_text,
-    cut_tail,
-    format_seconds,
-    render_console,
-    render_json,
-    render_junit,
-    render_markdown,
-)
+from vmtest.report import render_console, render_json, render_junit, render_markdown
 from vmtest.results import (
     CheckResult,
     EvalErrorInfo,
@@ -31,6 +23,7 @@ from vmtest.results import (
     parse_report,
     report_json_schema,
 )
+from vmtest.summary import clean_text, cut_tail, format_seconds, headline, next_step
 
 DRV = "/nix/store/" + "q" * 32 + "-vm-test-run-vm-service-test.drv"
 
@@ -226,7 +219,10 @@ def test_junit_check_that_failed_outside_its_subtests_gets_a_check_testcase() ->
 def test_markdown_table_and_failure_details() -> None:
     md = render_markdown(sample_report(), tail_lines=5)
     lines = md.splitlines()
-    assert lines[0] == "## vmtest: timed-out"
+    assert lines[0] == (
+        "## vmtest: timed-out (5 checks: 1 timed out, 1 could not be evaluated, 1 failed, "
+        "1 did not run, 1 passed)"
+    )
     header = "| Check | Status | Total | Evaluate | Build | Boot | Script | Subtests |"
     assert header in lines
     assert "| vm-service-test | ❌ failed | 1m36s | 4.0s | 40.0s | 22.8s | 28.0s | 1/2 |" in lines
@@ -248,7 +244,7 @@ def test_console_summary_table_and_failures() -> None:
     console = Console(record=True, width=160, color_system=None)
     console.print(render_console(sample_report(), tail_lines=3))
     text = console.export_text()
-    header = next(line for line in text.splitlines() if "evaluate" in line)
+    header = next(line for line in text.splitlines() if "evaluate" in line and "┃" in line)
     for column in ("check", "status", "total", "build", "boot", "script", "subtests"):
         assert column in header
     assert "vm-service-test: failed" in text
@@ -268,3 +264,42 @@ def test_helpers() -> None:
         "12.3s",
         "2m05s",
     ]
+
+
+def test_headline_says_how_each_check_ended() -> None:
+    report = sample_report()
+    assert headline(report).startswith("vmtest: timed-out (5 checks: 1 timed out, ")
+    one = report.model_copy(update={"checks": report.checks[:1], "status": Status.PASSED})
+    assert headline(one) == "vmtest: passed (1 check)"
+    empty = report.model_copy(
+        update={"checks": [], "status": Status.INTERRUPTED, "interrupted": True}
+    )
+    assert headline(empty) == "vmtest: interrupted (before any check started)"
+
+
+def test_next_step_tells_what_to_do_per_kind_of_failure() -> None:
+    step = next_step(sample_report())
+    assert step == (
+        "next: unit-vm-analysis: fix the Nix evaluation error shown above; "
+        "vm-service-test: see the log tail above (all of it: nix log <derivation>); "
+        "vm-execution-test: ran out of time: raise the budget with --timeout SECONDS; "
+        "platform-validation-test: did not run"
+    )
+    report = sample_report()
+    passed = report.model_copy(update={"checks": report.checks[:1], "status": Status.PASSED})
+    assert next_step(passed) is None
+
+
+def test_console_timed_out_check_names_its_derivation_without_blaming_it() -> None:
+    slow = CheckResult(
+        name="vm-execution-test",
+        attr="checks.x86_64-linux.vm-execution-test",
+        status=Status.TIMED_OUT,
+        failure=FailureInfo(message="timed out before the check finished", drv_path=DRV),
+    )
+    report = sample_report().model_copy(update={"checks": [slow], "status": Status.TIMED_OUT})
+    console = Console(record=True, width=200, color_system=None)
+    console.print(render_console(report))
+    text = console.export_text()
+    assert f"  derivation: {DRV}" in text
+    assert "failing derivation" not in text

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -136,3 +138,18 @@ def test_a_missing_script_is_bad_input_with_exit_code_2(
         lint_scripts(root)
     assert scriptlint.main([str(root)]) == 2
     assert capsys.readouterr().err.startswith("error: cannot read a VM test script")
+
+
+def test_the_lint_scripts_command_lists_problems_and_exits_1(tmp_path: Path) -> None:
+    """`vmtest lint-scripts` (what `make test` runs) prints what `main` prints."""
+    root = project_with(tmp_path, "platform-validation-test", (ROOT / BROKEN).read_text())
+    argv = [sys.executable, "-m", "vmtest", "lint-scripts", "--project", str(root)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "tests/e2e/scripts/under-test.py:7: [mypy] " in done.stdout
+    assert done.stderr.startswith("lint-scripts: ") and "problem(s)" in done.stderr
+    ok = subprocess.run(
+        [*argv[:-1], str(ROOT)], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert ok.stdout.strip().endswith("pass mypy and pyflakes")

@@ -1,0 +1,229 @@
+"""Judging a run: each check's status, failure, phases and subtests, from what Nix said.
+
+The runner evaluates and builds; `Judge` turns what it saw (each check's evaluation,
+the one build's parsed log and `--json` outputs, how the run ended) into
+`CheckResult`s. Where Nix's log is silent (Nix 2.8 reports only the first failure of
+a `--keep-going` build, and prints no JSON when any failed; a check built before
+logs nothing now) it asks the store: valid outputs, requisites, the stored log.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from vmtest import collect, nix, outcome
+from vmtest.findings import parse_findings
+from vmtest.logevents import DerivationState
+from vmtest.logparse import LogParser
+from vmtest.manifest import Check
+from vmtest.nixargv import NixOptions
+from vmtest.process import Completed
+from vmtest.results import (
+    CheckResult,
+    FailureInfo,
+    Finding,
+    PhaseTimes,
+    Status,
+    SubtestResult,
+)
+
+#: Lines of a failed build's stored log kept in the report (renderers cut further).
+LOG_TAIL_LINES = 200
+
+
+@dataclass
+class CheckRun:
+    """One selected check: its attribute, and how its evaluation went."""
+
+    check: Check
+    attr: str
+    drv: str | None = None
+    evaluate: float | None = None
+    eval_failure: FailureInfo | None = None
+
+
+@dataclass
+class BuildRun:
+    """The run's one `nix build`: its log parser, its times and what it printed."""
+
+    parser: LogParser
+    started: float
+    ended: float | None = None
+    done: Completed | None = None
+    outputs: dict[str, list[str]] = field(default_factory=dict)
+
+
+class Judge:
+    """Results of the checks of one run (`build` is None when nothing was built)."""
+
+    def __init__(
+        self, build: BuildRun | None, nix_opts: NixOptions, env: Mapping[str, str] | None
+    ) -> None:
+        self.build = build
+        self.nix_opts = nix_opts
+        self.env = env
+        self._outputs_cache: dict[str, list[str]] = {}
+
+    def result(self, r: CheckRun, ending: Status | None) -> CheckResult:
+        if r.eval_failure is not None:
+            return self._make(r, Status.EVAL_ERROR, None, failure=r.eval_failure)
+        build = self.build
+        if r.drv is None or build is None:
+            return self._make(r, ending or Status.NOT_RUN, None)
+        state = build.parser.derivation(r.drv)
+        status = self._status(r.drv, build, state, ending)
+        if status is Status.PASSED:
+            outputs = build.outputs.get(r.drv) or self._valid_outputs(r.drv)
+            if state is None and r.check.tier == "full":  # built before: see its stored log
+                state = self._stored_state(r.drv)
+            return self._make(
+                r, status, state, artifacts=outputs, findings=outcome.output_findings(outputs)
+            )
+        failure = None
+        if status is Status.FAILED:
+            failure = self._failure(r.drv, build, state)
+        elif ending is not None:  # its own log only: other checks' failures are theirs
+            tail = build.parser.log_tail(r.drv)
+            failure = FailureInfo(message=_ENDINGS[ending], drv_path=r.drv, log_tail=tail)
+        return self._make(r, status, state, failure=failure)
+
+    def _status(
+        self, drv: str, build: BuildRun, state: DerivationState | None, ending: Status | None
+    ) -> Status:
+        if state is not None and state.failure is not None:
+            return Status.FAILED
+        if collect.driver_timed_out(state):
+            return Status.TIMED_OUT
+        if drv in build.outputs:
+            return Status.PASSED
+        # Nix 2.8 prints only the first failure of a --keep-going build and no JSON
+        # when any failed: ask the store which derivations have their outputs now.
+        if not self._valid_outputs(drv):
+            return ending or Status.FAILED
+        build.outputs[drv] = self._valid_outputs(drv)
+        return Status.PASSED
+
+    def _valid_outputs(self, drv: str) -> list[str]:
+        if drv not in self._outputs_cache:
+            self._outputs_cache[drv] = nix.valid_outputs(drv, self.nix_opts, self.env)
+        return self._outputs_cache[drv]
+
+    def _failure(self, drv: str, build: BuildRun, state: DerivationState | None) -> FailureInfo:
+        """Why `drv` has no outputs: its own builder, or a dependency's."""
+        failures = build.parser.failures
+        own = next((f for f in failures if f.drv_path == drv), None)
+        culprit = own.drv_path if own is not None else None
+        if culprit is None and state is not None and state.started_at is not None:
+            culprit = drv  # it ran and failed, but Nix did not say so (see _status)
+        if culprit is None:
+            deps = nix.requisites(drv, self.nix_opts, self.env)
+            culprit = next((f.drv_path for f in failures if f.drv_path in deps), None)
+        if culprit is None:
+            message = "the build failed (Nix named no failing derivation; see its log)"
+            return FailureInfo(message=message, drv_path=drv, log_tail=build.parser.log_tail(drv))
+        info = collect.failure_info(build.parser, culprit)
+        if info.drv_path != culprit:  # no failure message from Nix for it
+            info = FailureInfo(
+                message=f"builder for '{culprit}' failed", drv_path=culprit, log_tail=[]
+            )
+        stored: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+        found = nix.read_log(culprit, self.nix_opts, stored.append, self.env)
+        tail = list(stored) if found and stored else build.parser.log_tail(culprit)
+        info = info.model_copy(update={"log_tail": tail})
+        if culprit != drv:
+            info = info.model_copy(update={"message": f"dependency failed: {info.message}"})
+        return info
+
+    def _stored_state(self, drv: str) -> DerivationState | None:
+        state = outcome.StoredLog(drv)
+        found = nix.read_log(drv, self.nix_opts, state.feed, self.env)
+        return state.state if found else None
+
+    def _driver_run(self, check: Check) -> DerivationState | None:
+        """A full-tier check judged from a shared driver run: that run's boot/script times."""
+        runs = collect.driver_runs(self.build.parser) if self.build else []
+        return runs[-1] if runs and check.tier == "full" else None
+
+    def _subtests(
+        self,
+        check: Check,
+        status: Status,
+        state: DerivationState | None,
+        failure: FailureInfo | None,
+        findings: list[Finding],
+        artifacts: list[str],
+    ) -> list[SubtestResult]:
+        """Driver lines in the check's own log, else a judge's verdict text, else the
+        quick tier's rule ids; nothing when none of them tells."""
+        subtests = collect.subtest_results(state, status)
+        if subtests:
+            return subtests
+        if check.tier == "full":
+            text = "\n".join(failure.log_tail) if failure else outcome.output_text(artifacts)
+            if text:
+                return outcome.judge_subtests(check, text)
+        return outcome.rule_subtests(check, status, findings, artifacts)
+
+    def _make(
+        self,
+        r: CheckRun,
+        status: Status,
+        state: DerivationState | None,
+        *,
+        failure: FailureInfo | None = None,
+        artifacts: list[str] | None = None,
+        findings: list[Finding] | None = None,
+    ) -> CheckResult:
+        phases, total = self._times(r, status, state)
+        if failure is not None and findings is None:
+            findings = parse_findings("\n".join(failure.log_tail))
+            if status is Status.FAILED and failure.drv_path == r.drv:
+                failure = _with_issues_message(failure, findings)
+        subtests = self._subtests(r.check, status, state, failure, findings or [], artifacts or [])
+        return CheckResult(
+            name=r.check.name,
+            attr=r.attr,
+            status=status,
+            duration=total,
+            phases=phases,
+            subtests=subtests,
+            findings=findings or [],
+            failure=failure,
+            artifacts=artifacts or [],
+        )
+
+    def _times(
+        self, r: CheckRun, status: Status, state: DerivationState | None
+    ) -> tuple[PhaseTimes, float | None]:
+        """The check's phases, and its wall time: evaluation plus its part of the build."""
+        build = self.build
+        if build is None or r.drv is None:
+            return PhaseTimes(evaluate=r.evaluate), r.evaluate
+        built_now = build.parser.derivation(r.drv) is not None
+        started = build.started if built_now or status is not Status.PASSED else None
+        timed = state if state is None or state.is_vm_test else self._driver_run(r.check)
+        phases = collect.phase_times(timed or state, r.evaluate, started, build.ended)
+        if started is None:
+            return phases, r.evaluate
+        until = (state.stopped_at if state else None) or build.ended or started
+        return phases, (r.evaluate or 0.0) + max(0.0, until - started)
+
+
+def _with_issues_message(failure: FailureInfo, findings: list[Finding]) -> FailureInfo:
+    """A check whose own builder failed listing error findings (the quick tier's analysis)
+    failed because of them: say so instead of "builder for '...' failed"."""
+    rules = list(dict.fromkeys(f.id or f.message for f in findings if f.severity == "error"))
+    if not rules:
+        return failure
+    issues = f"{len(rules)} issue{'s' if len(rules) > 1 else ''}"
+    return failure.model_copy(
+        update={"message": f"VM configuration has {issues} ({', '.join(rules)})"}
+    )
+
+
+_ENDINGS = {
+    Status.TIMED_OUT: "timed out before the check finished",
+    Status.INTERRUPTED: "interrupted before the check finished",
+}
