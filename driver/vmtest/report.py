@@ -229,7 +229,7 @@ def _console_failure(check: CheckResult, tail_lines: int) -> list[str]:
     if facts.position:
         out.append(f"  at {facts.position}")
     out += [f"  {subtest_line(s, repr(s.name))}" for s in facts.subtests]
-    out += [f"  {line}" for line in findings_lines(facts.findings)]
+    out += findings_lines(facts.findings)  # unindented: the spec's own wording
     tail = outside_findings(facts.log_tail) if facts.findings else facts.log_tail
     if any(line.strip() for line in tail):
         out.append("  log tail:")

@@ -153,14 +153,26 @@ def subtest_line(sub: SubtestResult, name: str) -> str:
     return f"subtest {name} {sub.status.value}{why}"
 
 
+FINDINGS_HEADINGS = {
+    "error": "error: VM configuration has issues:",
+    "warning": "warning: VM configuration has warnings:",
+}
+
+
 def findings_lines(findings: list[Finding]) -> list[str]:
-    """A readable list: severity, message and rule, then the option and the fix."""
+    """The spec's wording, as the analysis itself prints it: a heading per severity, then
+    `  - <message>` per finding with its rule, option and fix (see tests/unit/report.nix)."""
     lines: list[str] = []
-    for f in findings:
-        where = f" [{f.config}]" if f.config else ""
-        lines += [
-            f"{f.severity}{where}: {f.message} ({f.id})",
-            f"    option: {f.option}",
-            f"    fix:    {f.fix}",
-        ]
+    for severity, heading in FINDINGS_HEADINGS.items():
+        chosen = [f for f in findings if f.severity == severity]
+        if chosen:
+            lines.append(heading)
+        for f in chosen:
+            where = f"[{f.config}] " if f.config else ""
+            lines += [
+                f"  - {where}{f.message}",
+                f"      rule: {f.id}",
+                f"      option: {f.option}",
+                f"      fix: {f.fix}",
+            ]
     return lines

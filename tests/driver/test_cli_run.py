@@ -40,8 +40,13 @@ def test_quick_passes_and_lists_warnings(
     )
     assert res.returncode == 0, res.output
     assert "vm-analysis: OK (12 rules, 1 warnings) for vm, vm-aarch64" in res.stdout
-    assert "warning: sshd allows password authentication (ssh-password-auth)" in res.stdout
-    assert "fix:    set services.openssh.settings.PasswordAuthentication = false;" in res.stdout
+    assert (
+        "warning: VM configuration has warnings:\n"
+        "  - sshd allows password authentication\n"
+        "      rule: ssh-password-auth\n"
+        "      option: services.openssh.settings.PasswordAuthentication\n"
+        "      fix: set services.openssh.settings.PasswordAuthentication = false;\n"
+    ) in res.stdout
     data = load_json(report)
     assert data["status"] == "passed"
     check = check_by_name(data, "unit-vm-analysis")
@@ -63,13 +68,19 @@ def test_quick_failure_prints_findings(
     junit = tmp_path / "j.xml"
     res = run_vmtest(["quick", "--flake", ref(flake), "--junit", str(junit)], nix_env)
     assert res.returncode == 1, res.output
-    assert "error: Docker service not properly configured" in res.stdout
-    assert "error: Missing required package: openssh" in res.stdout
-    assert "option: virtualisation.docker.enable" in res.stdout
+    # The spec's wording: a heading, then one `  - <message>` per error finding.
+    assert (
+        "\nerror: VM configuration has issues:\n"
+        "  - Docker service not properly configured\n"
+        "      rule: docker-enabled\n"
+        "      option: virtualisation.docker.enable\n"
+    ) in res.stdout
+    assert "\n  - Missing required package: openssh\n      rule: openssh-package\n" in res.stdout
     assert "VM configuration has 2 issues (docker-enabled, openssh-package)" in res.stdout
     # each finding once: not again as a subtest line or in the raw log tail
     assert res.stdout.count("Docker service not properly configured") == 1
-    assert "rule: docker-enabled" not in res.stdout
+    assert res.stdout.count("rule: docker-enabled") == 1
+    assert "log tail:" not in res.stdout
     assert res.stdout.rstrip().endswith(
         "next: unit-vm-analysis: change the configuration as each error finding's fix says"
     )
