@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +91,28 @@ def test_setup_nix_declares_enable_kvm_off_by_default() -> None:
     config = install["with"]["extra_nix_config"]
     assert "experimental-features = nix-command flakes" in config
     assert "extra-system-features = kvm nixos-test" in config
+
+
+def kvm_opens() -> bool:
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
+
+
+def test_setup_nix_kvm_check_runs_and_agrees_with_this_machine(tmp_path: Path) -> None:
+    # The step's own shell script, run as the runner would run it (bash).
+    step = next(s for s in load(ACTION)["runs"]["steps"] if s.get("name") == "Check that KVM works")
+    script = tmp_path / "kvm-check.sh"
+    script.write_text(step["run"], encoding="utf-8")
+    done = subprocess.run(
+        ["bash", "-e", str(script)], capture_output=True, text=True, timeout=30, check=False
+    )
+    if kvm_opens():
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "KVM usable (API version 12)" in done.stdout
+    else:
+        assert done.returncode == 1
+        assert "::error title=KVM unavailable::" in done.stdout
