@@ -142,9 +142,8 @@ def _print_summary(report: RunReport) -> None:
 
 def _print_passed_details(console: Console, check: CheckResult) -> None:
     """A passed quick check still prints its summary line and its warnings."""
-    from vmtest.findings import parse_summary
+    from vmtest.findings import findings_lines, parse_summary
     from vmtest.outcome import output_text
-    from vmtest.summary import findings_lines
 
     text = output_text(check.artifacts)
     summary = next(
