@@ -1,6 +1,6 @@
 """What the commands print and write: tables, findings, report files, GitHub output.
 
-Rendering is C2's (`vmtest.report`, `vmtest.github`); this module decides where
+Rendering is `vmtest.report`'s and `vmtest.github`'s; this module decides where
 each piece goes. stdout carries results (or only JSON with `--json`); progress,
 hints and GitHub workflow commands under `--json` go to stderr.
 """
@@ -160,6 +160,7 @@ def print_checks(manifest: Manifest, system: str, json_out: bool) -> None:
         print(manifest.model_dump_json(indent=2))
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"checks ({system})", title_justify="left")
     for col in ("name", "tier", "systems", "kvm", "timeout", "subtests", "description"):
@@ -173,7 +174,7 @@ def print_checks(manifest: Manifest, system: str, json_out: bool) -> None:
             "yes" if c.requiresKvm else "no",
             f"{c.timeoutSeconds}s",
             str(len(c.subtests)),
-            c.description,
+            Text(c.description),  # the flake's own words, not rich markup
         )
     _console().print(table)
 
@@ -190,7 +191,7 @@ def print_doctor(items: list[doc.Item], json_out: bool) -> None:
         table.add_column(col)
     for i in items:
         mark = Text("ok", style="green") if i.ok else Text("MISSING", style="red")
-        table.add_row(mark, i.name, i.value, i.needed_for or "-")
+        table.add_row(mark, i.name, Text(i.value), i.needed_for or "-")  # value: nix's words
     console = _console()
     console.print(table)
     for i in items:
