@@ -50,7 +50,7 @@ def row(name: str, goal: str, measured: str, verdict: str) -> None:
 def bench_startup() -> None:
     vmtest = BIN / "vmtest"
     if importlib.util.find_spec("vmtest.cli") is None or not vmtest.exists():
-        row("vmtest --help start-up", "< 150 ms", "not available: no vmtest.cli (cli-core)", "-")
+        row("vmtest --help start-up", "< 150 ms", "not available: no vmtest.cli", "-")
         return
     python = median_seconds([sys.executable, "-c", "pass"], STARTUP_RUNS)
     help_time = median_seconds([str(vmtest), "--help"], STARTUP_RUNS)

@@ -163,7 +163,7 @@ def load_manifest(
 
     opts = nix_options(builders, store, option)
     system_ = system or nix.info(opts)[1]
-    return selection.load_manifest(flake, system_, opts, None), system_
+    return selection.load_manifest(flake, system_, opts), system_
 
 
 # ----------------------------------------------------------------- run commands

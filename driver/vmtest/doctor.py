@@ -92,10 +92,10 @@ def memory_bytes() -> int | None:
         return None
 
 
-def diagnose(env: Mapping[str, str] | None = None) -> list[Item]:
+def diagnose() -> list[Item]:
     """Gather every item; only nix being absent shortens the nix part."""
-    items = _nix_items(env)
-    kvm = probe_kvm(env)
+    items = _nix_items()
+    kvm = probe_kvm()
     items.append(Item("/dev/kvm", kvm.usable, kvm.detail, "full", None if kvm.usable else KVM_FIX))
     items.append(Item("cores", True, str(os.cpu_count() or "unknown"), None))
     mem = memory_bytes()
@@ -103,9 +103,9 @@ def diagnose(env: Mapping[str, str] | None = None) -> list[Item]:
     return items
 
 
-def _nix_items(env: Mapping[str, str] | None) -> list[Item]:
+def _nix_items() -> list[Item]:
     try:
-        version = nix.version(env)
+        version = nix.version()
     except VmtestError as exc:
         return [
             Item("nix", False, exc.message, "quick", exc.hint),
@@ -114,12 +114,12 @@ def _nix_items(env: Mapping[str, str] | None) -> list[Item]:
             Item("system-features", False, "unknown (no nix)", "full", FEATURES_FIX),
         ]
     items = [Item("nix", True, f"{version} ({version.text})", "quick")]
-    flakes = nix.flakes_enabled(env)
+    flakes = nix.flakes_enabled()
     items.append(
         Item("flakes", flakes, "enabled" if flakes else "disabled", "quick",
              None if flakes else nix.FLAKES_HINT)
     )  # fmt: skip
-    config = _config(version, env)
+    config = _config(version)
     system = str(config.get("system") or "unknown")
     items.append(Item("system", bool(config.get("system")), system, "quick"))
     raw_features = config.get("system-features")
@@ -132,14 +132,14 @@ def _nix_items(env: Mapping[str, str] | None) -> list[Item]:
     return items
 
 
-def _config(version: NixVersion, env: Mapping[str, str] | None) -> dict[str, object]:
+def _config(version: NixVersion) -> dict[str, object]:
     """Nix settings; read even when nix-command is off, so the other items still show."""
     try:
-        return nix.show_config(version, env)
+        return nix.show_config(version)
     except VmtestError:
         pass
     try:
-        return nix.show_config(version, env, extra_features="nix-command")
+        return nix.show_config(version, extra_features="nix-command")
     except VmtestError:
         return {}
 

@@ -1,4 +1,4 @@
-"""Parse the quick-tier analysis text (COMMON.md "Quick-tier output format") into findings.
+"""The quick-tier analysis text (COMMON.md "Quick-tier output format"): findings parsed and written.
 
 The text is the `unit-vm-analysis` build log on failure or its `$out` on
 success. It may be surrounded by other log lines, carry ANSI colours, or have
@@ -32,13 +32,14 @@ from vmtest.results import Finding
 
 Severity = Literal["error", "warning"]
 
-_HEADERS: dict[str, Severity] = {
-    "error: VM configuration has issues:": "error",
-    "warning: VM configuration has warnings:": "warning",
+#: The heading of each block, by severity (errors first).
+FINDINGS_HEADINGS: dict[Severity, str] = {
+    "error": "error: VM configuration has issues:",
+    "warning": "warning: VM configuration has warnings:",
 }
+_SEVERITY_OF = {heading: severity for severity, heading in FINDINGS_HEADINGS.items()}
 _HEADER_RE = re.compile(
-    r"^(?P<prefix>.*?)(?P<header>error: VM configuration has issues:"
-    r"|warning: VM configuration has warnings:)\s*$"
+    r"^(?P<prefix>.*?)(?P<header>" + "|".join(map(re.escape, FINDINGS_HEADINGS.values())) + r")\s*$"
 )
 _ITEM_RE = re.compile(r"^  - (?P<message>\S.*?)\s*$")
 _KEY_RE = re.compile(r"^      (?P<key>rule|option|fix|config): ?(?P<value>.*?)\s*$")
@@ -63,6 +64,25 @@ def parse_findings(text: str) -> list[Finding]:
     return [f for _, _, block in _blocks(lines) for f in block]
 
 
+def findings_lines(findings: list[Finding]) -> list[str]:
+    """The spec's wording, as the analysis itself prints it: a heading per severity, then
+    `  - <message>` per finding with its rule, option and fix (see tests/unit/report.nix)."""
+    lines: list[str] = []
+    for severity, heading in FINDINGS_HEADINGS.items():
+        chosen = [f for f in findings if f.severity == severity]
+        if chosen:
+            lines.append(heading)
+        for f in chosen:
+            where = f"[{f.config}] " if f.config else ""
+            lines += [
+                f"  - {where}{f.message}",
+                f"      rule: {f.id}",
+                f"      option: {f.option}",
+                f"      fix: {f.fix}",
+            ]
+    return lines
+
+
 def outside_findings(lines: list[str]) -> list[str]:
     """The lines that are not part of an error/warning block (e.g. of a log tail)."""
     inside: set[int] = set()
@@ -80,7 +100,7 @@ def _blocks(lines: list[str]) -> Iterator[tuple[int, int, list[Finding]]]:
             i += 1
             continue
         start = i
-        i, block = _parse_block(lines, i + 1, m["prefix"], _HEADERS[m["header"]])
+        i, block = _parse_block(lines, i + 1, m["prefix"], _SEVERITY_OF[m["header"]])
         yield start, i, block
 
 

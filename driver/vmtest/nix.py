@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,33 +79,28 @@ def _what_failed(argv: Sequence[str]) -> str:
 # ---------------------------------------------------------------- calls
 
 
-Env = Mapping[str, str] | None
-
-
-def version(env: Env = None) -> NixVersion:
-    done = process.run(["nix", "--version"], timeout=30, env=env)
+def version() -> NixVersion:
+    done = process.run(["nix", "--version"], timeout=30)
     if done.returncode != 0:
         raise NixCommandFailed(done.argv, done.returncode, done.stderr_tail)
     return NixVersion.parse(done.stdout)
 
 
-def info(opts: NixOptions, env: Env = None) -> tuple[NixVersion, str]:
+def info(opts: NixOptions) -> tuple[NixVersion, str]:
     """(language version, current system) of the nix on PATH, from one cheap call."""
-    done = _checked(info_argv(opts), env, timeout=60)
+    done = _checked(info_argv(opts), timeout=60)
     data = json.loads(done.stdout)
     return NixVersion.parse(str(data["version"])), str(data["system"])
 
 
-def eval_json(
-    flake: str, attr: str, opts: NixOptions, apply: str | None = None, env: Env = None
-) -> str:
+def eval_json(flake: str, attr: str, opts: NixOptions, apply: str | None = None) -> str:
     """Evaluate one flake attribute; returns the JSON text nix printed (raises on failure)."""
-    return _checked(eval_json_argv(flake, attr, opts, apply), env, timeout=300).stdout
+    return _checked(eval_json_argv(flake, attr, opts, apply), timeout=300).stdout
 
 
-def check_names(flake: str, system: str, opts: NixOptions, env: Env = None) -> list[str]:
+def check_names(flake: str, system: str, opts: NixOptions) -> list[str]:
     """Names under checks.<system>, without forcing any derivation."""
-    text = eval_json(flake, f"checks.{system}", opts, apply="builtins.attrNames", env=env)
+    text = eval_json(flake, f"checks.{system}", opts, apply="builtins.attrNames")
     try:
         names = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -121,13 +116,10 @@ def instantiate(
     opts: NixOptions,
     on_line: process.LineHandler,
     timeout: float | None,
-    env: Env = None,
 ) -> process.Completed:
     """Instantiate `attr` (its .drv path on stdout); the caller judges the result: an
     evaluation error is a check result, not an exception."""
-    done = process.run(
-        drv_path_argv(flake, attr, opts), timeout=timeout, env=env, on_stderr_line=on_line
-    )
+    done = process.run(drv_path_argv(flake, attr, opts), timeout=timeout, on_stderr_line=on_line)
     raise_if_environment(done)
     raise_if_unfetchable(done)
     return done
@@ -139,11 +131,10 @@ def build(
     opts: NixOptions,
     on_line: process.LineHandler,
     timeout: float | None,
-    env: Env = None,
 ) -> process.Completed:
     """Build derivations, streaming the internal-json log; non-zero exit is not raised."""
     done = process.run(
-        build_argv(drv_paths, version_, opts), timeout=timeout, env=env, on_stderr_line=on_line
+        build_argv(drv_paths, version_, opts), timeout=timeout, on_stderr_line=on_line
     )
     raise_if_environment(done)
     return done
@@ -162,38 +153,34 @@ def parse_build_json(stdout: str) -> dict[str, list[str]]:
     return result
 
 
-def valid_outputs(drv_path: str, opts: NixOptions, env: Env = None) -> list[str]:
+def valid_outputs(drv_path: str, opts: NixOptions) -> list[str]:
     """Output paths of a derivation that exist in the store (a check built before)."""
-    done = process.run(query_argv("--outputs", drv_path, opts), timeout=60, env=env)
+    done = process.run(query_argv("--outputs", drv_path, opts), timeout=60)
     if done.returncode != 0:
         return []
     return [p for p in done.stdout.split() if Path(p).exists()]
 
 
-def requisites(drv_path: str, opts: NixOptions, env: Env = None) -> set[str]:
+def requisites(drv_path: str, opts: NixOptions) -> set[str]:
     """Every store path in the closure of a .drv (its dependencies' .drv files included)."""
-    done = process.run(query_argv("--requisites", drv_path, opts), timeout=60, env=env)
+    done = process.run(query_argv("--requisites", drv_path, opts), timeout=60)
     return set(done.stdout.split()) if done.returncode == 0 else set()
 
 
-def read_log(
-    drv_path: str, opts: NixOptions, on_line: process.LineHandler, env: Env = None
-) -> bool:
+def read_log(drv_path: str, opts: NixOptions, on_line: process.LineHandler) -> bool:
     """Stream the stored build log of a derivation to `on_line`; False when nix has none."""
-    done = process.run(read_log_argv(drv_path, opts), timeout=60, env=env, on_stdout_line=on_line)
+    done = process.run(read_log_argv(drv_path, opts), timeout=60, on_stdout_line=on_line)
     return done.returncode == 0
 
 
-def flakes_enabled(env: Env = None) -> bool:
-    done = process.run(flakes_probe_argv(), timeout=30, env=env)
+def flakes_enabled() -> bool:
+    done = process.run(flakes_probe_argv(), timeout=30)
     return done.returncode == 0 and done.stdout.strip() == "true"
 
 
-def show_config(
-    version_: NixVersion, env: Env = None, extra_features: str | None = None
-) -> dict[str, Any]:
+def show_config(version_: NixVersion, extra_features: str | None = None) -> dict[str, Any]:
     """Nix settings as {name: value}."""
-    done = _checked(show_config_argv(version_, extra_features), env, timeout=60)
+    done = _checked(show_config_argv(version_, extra_features), timeout=60)
     data = json.loads(done.stdout)
     return {str(k): v.get("value") if isinstance(v, dict) else v for k, v in data.items()}
 
@@ -253,10 +240,8 @@ def error_messages(stderr_lines: Sequence[str]) -> list[str]:
     return messages
 
 
-def _checked(
-    argv: list[str], env: Env, timeout: float, on_line: Callable[[str], None] | None = None
-) -> process.Completed:
-    done = process.run(argv, timeout=timeout, env=env, on_stderr_line=on_line)
+def _checked(argv: list[str], timeout: float) -> process.Completed:
+    done = process.run(argv, timeout=timeout)
     raise_if_environment(done)
     raise_if_unfetchable(done)
     if done.returncode != 0:

@@ -63,14 +63,17 @@ def eval_failure(parser: LogParser, done: Completed) -> FailureInfo:
     )
 
 
+def _small_text(out: str) -> str | None:
+    """The text of an output that is a file small enough to read, else None."""
+    path = Path(out)
+    if not path.is_file() or path.stat().st_size > MAX_FINDINGS_BYTES:
+        return None
+    return path.read_text(errors="replace")
+
+
 def output_findings(outputs: list[str]) -> list[Finding]:
     """Findings written into a check's output file (the quick tier's report)."""
-    found: list[Finding] = []
-    for out in outputs:
-        path = Path(out)
-        if path.is_file() and path.stat().st_size <= MAX_FINDINGS_BYTES:
-            found.extend(parse_findings(path.read_text(errors="replace")))
-    return found
+    return [f for out in outputs for f in parse_findings(_small_text(out) or "")]
 
 
 def rule_subtests(
@@ -86,7 +89,7 @@ def rule_subtests(
         if f.severity == "error":
             errors.setdefault(f.id, []).append(f.message)
     complete = (status is Status.FAILED and errors) or (
-        status is Status.PASSED and any(_has_summary(Path(a)) for a in artifacts)
+        status is Status.PASSED and any(parse_summary(_small_text(a) or "") for a in artifacts)
     )
     if not complete:
         return []
@@ -96,12 +99,6 @@ def rule_subtests(
         else SubtestResult(name=rule, status=Status.PASSED)
         for rule in check.subtests
     ]
-
-
-def _has_summary(path: Path) -> bool:
-    if not path.is_file() or path.stat().st_size > MAX_FINDINGS_BYTES:
-        return False
-    return parse_summary(path.read_text(errors="replace")) is not None
 
 
 def judge_subtests(check: Check, text: str) -> list[SubtestResult]:
@@ -119,8 +116,4 @@ def judge_subtests(check: Check, text: str) -> list[SubtestResult]:
 
 def output_text(outputs: list[str]) -> str | None:
     """The text of a check's output file, if it has one (small enough to read)."""
-    for out in outputs:
-        path = Path(out)
-        if path.is_file() and path.stat().st_size <= MAX_FINDINGS_BYTES:
-            return path.read_text(errors="replace")
-    return None
+    return next((text for out in outputs if (text := _small_text(out)) is not None), None)

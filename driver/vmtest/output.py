@@ -1,6 +1,6 @@
 """What the commands print and write: tables, findings, report files, GitHub output.
 
-Rendering is C2's (`vmtest.report`, `vmtest.github`); this module decides where
+Rendering is `vmtest.report`'s and `vmtest.github`'s; this module decides where
 each piece goes. stdout carries results (or only JSON with `--json`); progress,
 hints and GitHub workflow commands under `--json` go to stderr.
 """
@@ -142,9 +142,8 @@ def _print_summary(report: RunReport) -> None:
 
 def _print_passed_details(console: Console, check: CheckResult) -> None:
     """A passed quick check still prints its summary line and its warnings."""
-    from vmtest.findings import parse_summary
+    from vmtest.findings import findings_lines, parse_summary
     from vmtest.outcome import output_text
-    from vmtest.summary import findings_lines
 
     text = output_text(check.artifacts)
     summary = next(
@@ -161,6 +160,7 @@ def print_checks(manifest: Manifest, system: str, json_out: bool) -> None:
         print(manifest.model_dump_json(indent=2))
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"checks ({system})", title_justify="left")
     for col in ("name", "tier", "systems", "kvm", "timeout", "subtests", "description"):
@@ -174,7 +174,7 @@ def print_checks(manifest: Manifest, system: str, json_out: bool) -> None:
             "yes" if c.requiresKvm else "no",
             f"{c.timeoutSeconds}s",
             str(len(c.subtests)),
-            c.description,
+            Text(c.description),  # the flake's own words, not rich markup
         )
     _console().print(table)
 
@@ -191,7 +191,7 @@ def print_doctor(items: list[doc.Item], json_out: bool) -> None:
         table.add_column(col)
     for i in items:
         mark = Text("ok", style="green") if i.ok else Text("MISSING", style="red")
-        table.add_row(mark, i.name, i.value, i.needed_for or "-")
+        table.add_row(mark, i.name, Text(i.value), i.needed_for or "-")  # value: nix's words
     console = _console()
     console.print(table)
     for i in items:

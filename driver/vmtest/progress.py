@@ -59,8 +59,7 @@ def describe(event: Event) -> str | None:
     if isinstance(event, VmBooted):
         if event.duration is None:
             return None  # the driver's timed "finished booting" line follows
-        took = f" in {event.duration:.1f} s" if event.duration is not None else ""
-        return f"  {event.machine}: booted{took}"
+        return f"  {event.machine}: booted in {event.duration:.1f} s"
     return None
 
 
@@ -100,21 +99,24 @@ class RichDisplay:
 
     def __init__(self) -> None:
         from rich.console import Console
+        from rich.markup import escape
         from rich.status import Status
 
+        # Text from nix is not markup: it may hold "[...]" (a closing "[/...]" would raise).
+        self._escape = escape
         self.console = Console(stderr=True)
         self.status: Status = self.console.status("starting", spinner="dots")
         self.status.start()
         self.current = "starting"
 
     def phase(self, text: str) -> None:
-        self.current = text
-        self.console.print(f"[bold]{text}[/bold]", highlight=False)
-        self.status.update(text)
+        self.current = self._escape(text)
+        self.console.print(text, style="bold", highlight=False, markup=False)
+        self.status.update(self.current)
 
     def event(self, event: Event, progress: Progress) -> None:
         if isinstance(event, BuildStarted):
-            self.current = f"building {short(event.drv_path)}"
+            self.current = f"building {self._escape(short(event.drv_path))}"
         line = describe(event)
         if line is not None and not isinstance(event, (BuildStarted, BuildStopped)):
             style = "red" if "FAILED" in line else "dim"

@@ -13,14 +13,13 @@ import re
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
-from vmtest.findings import outside_findings
+from vmtest.findings import findings_lines, outside_findings
 from vmtest.results import CheckResult, RunReport, Status, SubtestResult, status_rank
 from vmtest.summary import (
     DEFAULT_TAIL_LINES,
     clean_text,
     cut_tail,
     failure_facts,
-    findings_lines,
     format_seconds,
     headline,
     ordered_checks,

@@ -11,7 +11,6 @@ caller writes it. The whole run shares one deadline.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +31,6 @@ class RunConfig:
     system: str
     nix_version: NixVersion
     nix_opts: NixOptions = field(default_factory=NixOptions)
-    env: Mapping[str, str] | None = None
 
 
 def make_report(
@@ -88,7 +86,7 @@ class Runner:
             self.display.close()
             if self.build is not None and self.build.ended is None:
                 self.build.ended = time.monotonic()
-        judge = Judge(self.build, self.cfg.nix_opts, self.cfg.env)
+        judge = Judge(self.build, self.cfg.nix_opts)
         results = [judge.result(r, ending) for r in runs]
         return make_report(self.cfg.flake, self.cfg.system, started_at, t0, results, ending)
 
@@ -114,9 +112,7 @@ class Runner:
         self.display.phase(f"{r.check.name}: {r.eval_failure.message}")
 
     def _instantiate(self, attr: str, parser: LogParser, opts: NixOptions) -> Completed:
-        return nix.instantiate(
-            self.cfg.flake, attr, opts, parser.feed, timeout=self.remaining(), env=self.cfg.env
-        )
+        return nix.instantiate(self.cfg.flake, attr, opts, parser.feed, timeout=self.remaining())
 
     # -- build
 
@@ -137,7 +133,6 @@ class Runner:
             self.cfg.nix_opts,
             on_line=on_line,
             timeout=self.remaining(),
-            env=self.cfg.env,
         )
         for event in build.parser.close():
             self.display.event(event, build.parser.progress)

@@ -8,7 +8,6 @@ input (exit 2).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from vmtest import nix, process
@@ -17,15 +16,13 @@ from vmtest.manifest import Check, Manifest, check_defined, parse_manifest
 from vmtest.nixargv import NixOptions
 
 
-def load_manifest(
-    flake: str, system: str, opts: NixOptions, env: Mapping[str, str] | None
-) -> Manifest:
+def load_manifest(flake: str, system: str, opts: NixOptions) -> Manifest:
     """`nix eval --json <flake>#vmtestManifest`, validated, and checked against the flake."""
     # The two evaluations are independent: run them side by side (each is a nix start-up).
     with ThreadPoolExecutor(max_workers=2) as pool:
-        names = pool.submit(nix.check_names, flake, system, opts, env)
+        names = pool.submit(nix.check_names, flake, system, opts)
         try:
-            text = _manifest_json(flake, opts, env)
+            text = _manifest_json(flake, opts)
             manifest = parse_manifest(text, source=f"{flake}#vmtestManifest")
             if not manifest.for_system(system):
                 return manifest
@@ -38,9 +35,9 @@ def load_manifest(
     return manifest
 
 
-def _manifest_json(flake: str, opts: NixOptions, env: Mapping[str, str] | None) -> str:
+def _manifest_json(flake: str, opts: NixOptions) -> str:
     try:
-        return nix.eval_json(flake, "vmtestManifest", opts, env=env)
+        return nix.eval_json(flake, "vmtestManifest", opts)
     except nix.NixCommandFailed as exc:
         if "does not provide attribute" not in exc.message:
             raise

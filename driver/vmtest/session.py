@@ -60,7 +60,7 @@ def run(request: RunRequest) -> int:
 
 def _select(request: RunRequest, system: str) -> list[Check]:
     """The manifest's checks the request names, once KVM is known to be there if needed."""
-    manifest = selection.load_manifest(request.flake, system, request.nix_opts, None)
+    manifest = selection.load_manifest(request.flake, system, request.nix_opts)
     checks = selection.select(manifest, system, list(request.names))
     doctor.require_kvm(checks, request.allow_tcg, remote=request.nix_opts.builds_remotely)
     return checks

@@ -1,9 +1,10 @@
 """What a run's results say, in words: the pieces every report format shares.
 
 Pure functions of results: cleaned text and cut log tails, durations, the order of
-checks (worst first), the headline, the closing "next:" line, the facts a failure
-section tells and the list of findings. `vmtest.report` lays them out as JUnit,
-Markdown or a console summary; `vmtest.github` and `vmtest.output` use them too.
+checks (worst first), the headline, the closing "next:" line and the facts a failure
+section tells (findings are written by `vmtest.findings.findings_lines`).
+`vmtest.report` lays them out as JUnit, Markdown or a console summary;
+`vmtest.github` and `vmtest.output` use them too.
 """
 
 from __future__ import annotations
@@ -151,28 +152,3 @@ def subtest_line(sub: SubtestResult, name: str) -> str:
     """`subtest <name> <status>: <why>`, the name already quoted or marked up."""
     why = f": {clean_text(sub.message)}" if sub.message else ""
     return f"subtest {name} {sub.status.value}{why}"
-
-
-FINDINGS_HEADINGS = {
-    "error": "error: VM configuration has issues:",
-    "warning": "warning: VM configuration has warnings:",
-}
-
-
-def findings_lines(findings: list[Finding]) -> list[str]:
-    """The spec's wording, as the analysis itself prints it: a heading per severity, then
-    `  - <message>` per finding with its rule, option and fix (see tests/unit/report.nix)."""
-    lines: list[str] = []
-    for severity, heading in FINDINGS_HEADINGS.items():
-        chosen = [f for f in findings if f.severity == severity]
-        if chosen:
-            lines.append(heading)
-        for f in chosen:
-            where = f"[{f.config}] " if f.config else ""
-            lines += [
-                f"  - {where}{f.message}",
-                f"      rule: {f.id}",
-                f"      option: {f.option}",
-                f"      fix: {f.fix}",
-            ]
-    return lines

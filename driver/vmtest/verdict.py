@@ -10,7 +10,6 @@ logs nothing now) it asks the store: valid outputs, requisites, the stored log.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from vmtest import collect, nix, outcome
@@ -58,12 +57,9 @@ class BuildRun:
 class Judge:
     """Results of the checks of one run (`build` is None when nothing was built)."""
 
-    def __init__(
-        self, build: BuildRun | None, nix_opts: NixOptions, env: Mapping[str, str] | None
-    ) -> None:
+    def __init__(self, build: BuildRun | None, nix_opts: NixOptions) -> None:
         self.build = build
         self.nix_opts = nix_opts
-        self.env = env
         self._outputs_cache: dict[str, list[str]] = {}
 
     def result(self, r: CheckRun, ending: Status | None) -> CheckResult:
@@ -107,7 +103,7 @@ class Judge:
 
     def _valid_outputs(self, drv: str) -> list[str]:
         if drv not in self._outputs_cache:
-            self._outputs_cache[drv] = nix.valid_outputs(drv, self.nix_opts, self.env)
+            self._outputs_cache[drv] = nix.valid_outputs(drv, self.nix_opts)
         return self._outputs_cache[drv]
 
     def _failure(self, drv: str, build: BuildRun, state: DerivationState | None) -> FailureInfo:
@@ -118,7 +114,7 @@ class Judge:
         if culprit is None and state is not None and state.started_at is not None:
             culprit = drv  # it ran and failed, but Nix did not say so (see _status)
         if culprit is None:
-            deps = nix.requisites(drv, self.nix_opts, self.env)
+            deps = nix.requisites(drv, self.nix_opts)
             culprit = next((f.drv_path for f in failures if f.drv_path in deps), None)
         if culprit is None:
             message = "the build failed (Nix named no failing derivation; see its log)"
@@ -129,7 +125,7 @@ class Judge:
                 message=f"builder for '{culprit}' failed", drv_path=culprit, log_tail=[]
             )
         stored: deque[str] = deque(maxlen=LOG_TAIL_LINES)
-        found = nix.read_log(culprit, self.nix_opts, stored.append, self.env)
+        found = nix.read_log(culprit, self.nix_opts, stored.append)
         tail = list(stored) if found and stored else build.parser.log_tail(culprit)
         info = info.model_copy(update={"log_tail": tail})
         if culprit != drv:
@@ -138,7 +134,7 @@ class Judge:
 
     def _stored_state(self, drv: str) -> DerivationState | None:
         state = outcome.StoredLog(drv)
-        found = nix.read_log(drv, self.nix_opts, state.feed, self.env)
+        found = nix.read_log(drv, self.nix_opts, state.feed)
         return state.state if found else None
 
     def _driver_run(self, check: Check) -> DerivationState | None:

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from nixeval import NIX_CONFIG
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BASIC_FLAKE = FIXTURES / "flakes" / "basic"
-NIX_CONFIG = "experimental-features = nix-command flakes\nsubstituters =\nbuild-users-group ="
 
 
 def _nix_dir() -> str | None:

@@ -1,7 +1,8 @@
 """Run the real `nix` from tests of the Nix side (quick tier, flake outputs).
 
 Small on purpose: an environment with flakes turned on (without touching
-`os.environ`), one runner, and JSON evaluation of an expression. Works with
+`os.environ`), one runner, JSON evaluation of an expression, and the paths and
+check names several test modules share. Works with
 Nix 2.8 and newer (no `--print-out-paths`; `nix build --json` instead).
 """
 
@@ -15,7 +16,18 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "tests" / "unit"
-FEATURES = "experimental-features = nix-command flakes"
+E2E = REPO / "tests" / "e2e"
+# Flakes on, no substituters (no network here), builds without build users (not root).
+NIX_CONFIG = "experimental-features = nix-command flakes\nsubstituters =\nbuild-users-group ="
+# The six VM tests of tests/e2e/nixos-vm-test.nix, in manifest order (vm-test-suite runs them all).
+VM_CHECKS = [
+    "vm-build-test",
+    "vm-generation-test",
+    "vm-service-test",
+    "platform-validation-test",
+    "vm-config-integrity-test",
+    "vm-execution-test",
+]
 
 
 class NixFailed(AssertionError):
@@ -23,14 +35,14 @@ class NixFailed(AssertionError):
 
 
 def nix_env() -> dict[str, str]:
-    """The current environment plus flakes, as a new dict."""
+    """The current environment plus `NIX_CONFIG` (appended), as a new dict."""
     env = dict(os.environ)
-    env["NIX_CONFIG"] = (env.get("NIX_CONFIG", "") + "\n" + FEATURES).strip()
+    env["NIX_CONFIG"] = (env.get("NIX_CONFIG", "") + "\n" + NIX_CONFIG).strip()
     return env
 
 
 def run(
-    argv: list[str], *, cwd: Path = REPO, timeout: float = 300
+    argv: list[str], *, cwd: Path = REPO, timeout: float | None = 300
 ) -> subprocess.CompletedProcess[str]:
     """Run a nix command; never raises on a non-zero exit."""
     return subprocess.run(
@@ -55,8 +67,3 @@ def checked(argv: list[str], *, cwd: Path = REPO) -> str:
 def eval_json(expr: str) -> Any:
     """Evaluate a Nix expression strictly and return it as JSON data."""
     return json.loads(checked(["nix-instantiate", "--eval", "--strict", "--json", "--expr", expr]))
-
-
-def nix_str(value: str) -> str:
-    """A Python string as a Nix string literal."""
-    return json.dumps(value).replace("${", "\\${")

@@ -10,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from conftest import ref, requires_nix, vmtest_argv
 from vmtest.logevents import (
     BuildFailed,
@@ -84,3 +85,12 @@ def test_rich_status_on_a_terminal(flake: Path, nix_env: dict[str, str]) -> None
     assert "derivations built" in text
     assert "subtest 'docker runs a container' passed" in text
     assert "vmtest: passed" in stdout
+
+
+def test_rich_display_prints_nix_text_as_it_is(capsys: pytest.CaptureFixture[str]) -> None:
+    from vmtest.progress import RichDisplay
+
+    display = RichDisplay()
+    display.phase("vm: evaluation failed: [vm-aarch64] path [/nix/store/x] is missing")
+    display.close()
+    assert "[vm-aarch64] path [/nix/store/x] is missing" in capsys.readouterr().err

@@ -21,6 +21,15 @@ def test_list_json_and_table(flake: Path, nix_env: dict[str, str]) -> None:
     assert "vm-service-test" in table.stdout and "fixture check vm-service-test" in table.stdout
 
 
+def test_list_shows_a_description_as_written(flake: Path, nix_env: dict[str, str]) -> None:
+    manifest = flake / "manifest.nix"
+    text = manifest.read_text()
+    manifest.write_text(text.replace('"fixture check ${name}"', '"check [/nix/store/x] [vm]"'))
+    table = run_vmtest(["list", "--flake", ref(flake)], nix_env)
+    assert table.returncode == 0, table.output
+    assert "check [/nix/store/x] [vm]" in table.stdout
+
+
 def test_manifest_show_and_schema(flake: Path, nix_env: dict[str, str]) -> None:
     shown = run_vmtest(["manifest", "show", "--flake", ref(flake)], nix_env)
     assert shown.returncode == 0, shown.output

@@ -17,25 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from nixeval import REPO, VM_CHECKS, eval_json, run
 from vmtest.scriptlint import compose_suite_script
 
-ROOT = Path(__file__).resolve().parents[2]
-STUB = ROOT / "tests/driver/fixtures/e2e/stub.nix"
-SIX = [
-    "vm-build-test",
-    "vm-generation-test",
-    "vm-service-test",
-    "platform-validation-test",
-    "vm-config-integrity-test",
-    "vm-execution-test",
-]
-
-
-def nix_env() -> dict[str, str]:
-    env = dict(os.environ)
-    extra = "experimental-features = nix-command flakes\nsubstituters =\nbuild-users-group ="
-    env["NIX_CONFIG"] = (env.get("NIX_CONFIG", "") + "\n" + extra).strip()
-    return env
+STUB = REPO / "tests/driver/fixtures/e2e/stub.nix"
 
 
 def builders_see_host_python() -> bool:
@@ -49,8 +34,7 @@ def builders_see_host_python() -> bool:
         'args = [ "-c" "python3 -c pass && echo ok > $out" ]; '
         f'nonce = "{os.getpid()}-{time.time_ns()}"; }}'  # built anew, never a cached result
     )
-    argv = ["nix-build", "--no-out-link", "-E", probe]
-    return subprocess.run(argv, capture_output=True, check=False, env=nix_env()).returncode == 0
+    return run(["nix-build", "--no-out-link", "-E", probe], timeout=None).returncode == 0
 
 
 pytestmark = pytest.mark.skipif(
@@ -65,8 +49,7 @@ def stub_expr(results: Path, **args: str) -> str:
 
 
 def build(expr: str, attr: str) -> subprocess.CompletedProcess[str]:
-    argv = ["nix-build", "--no-out-link", "-E", expr, "-A", attr]
-    return subprocess.run(argv, capture_output=True, text=True, check=False, env=nix_env())
+    return run(["nix-build", "--no-out-link", "-E", expr, "-A", attr], timeout=None)
 
 
 def built_path(expr: str, attr: str) -> Path:
@@ -75,23 +58,18 @@ def built_path(expr: str, attr: str) -> Path:
     return Path(proc.stdout.strip().splitlines()[-1])
 
 
-def nix_eval(expr: str) -> Any:
-    argv = ["nix-instantiate", "--eval", "--strict", "--json", "-E", expr]
-    proc = subprocess.run(argv, capture_output=True, text=True, check=True, env=nix_env())
-    return json.loads(proc.stdout)
-
-
 def manifest() -> dict[str, list[str]]:
-    entries = nix_eval(f"import {ROOT}/tests/e2e/manifest-entries.nix")
+    entries = eval_json(f"import {REPO}/tests/e2e/manifest-entries.nix")
     return {e["name"]: e["subtests"] for e in entries}
 
 
 def boot_results(tmp_path: Path, failing: tuple[str, str] | None = None) -> Path:
     cases = []
-    for name in SIX[2:]:
+    subtests_of = manifest()
+    for name in VM_CHECKS[2:]:
         subtests: list[dict[str, Any]] = []
         error: str | None = None
-        for sub in manifest()[name]:
+        for sub in subtests_of[name]:
             if error is not None:
                 break  # a script stops at its first failure
             if failing == (name, sub):
@@ -107,13 +85,13 @@ def boot_results(tmp_path: Path, failing: tuple[str, str] | None = None) -> Path
 
 
 def test_the_file_defines_exactly_the_seven_checks(tmp_path: Path) -> None:
-    names = nix_eval(f"builtins.attrNames ({stub_expr(boot_results(tmp_path))}).checks")
-    assert sorted(names) == sorted([*SIX, "vm-test-suite"])
+    names = eval_json(f"builtins.attrNames ({stub_expr(boot_results(tmp_path))}).checks")
+    assert sorted(names) == sorted([*VM_CHECKS, "vm-test-suite"])
 
 
 def test_all_passing_results_build_every_check_and_the_suite(tmp_path: Path) -> None:
     expr = stub_expr(boot_results(tmp_path))
-    for name in SIX:
+    for name in VM_CHECKS:
         text = built_path(expr, f"checks.{name}").read_text()
         assert text.startswith(f"PASSED  {name} ("), text
     out = built_path(expr, "checks.vm-test-suite")
@@ -125,7 +103,7 @@ def test_all_passing_results_build_every_check_and_the_suite(tmp_path: Path) -> 
         "report.json",
     ]
     data = json.loads((report / "report.json").read_text())
-    assert [c["name"] for c in data["checks"]] == SIX
+    assert [c["name"] for c in data["checks"]] == VM_CHECKS
     assert data["summary"] == {"checks": 6, "passed": 6, "failed": 0}
 
 
@@ -171,7 +149,7 @@ def test_the_driver_script_is_the_composed_script_with_the_facts_filled_in(tmp_p
     template = script
     for name, value in values.items():
         template = template.replace(json.dumps(value), f'"@{name}@"', 1)
-    assert template == compose_suite_script(ROOT).text
+    assert template == compose_suite_script(REPO).text
     args = json.loads((run / "driver-args.json").read_text())
     # The driver's own --junit-xml stays off (see nixos-vm-test.nix: KeyError in its logger).
     assert args["extraDriverArgs"] == []
@@ -195,22 +173,22 @@ def test_a_too_small_image_fails_the_generation_check(tmp_path: Path) -> None:
 
 
 def test_nodes_import_the_real_configuration_plus_test_keys(tmp_path: Path) -> None:
-    node = f"import {ROOT}/tests/e2e/test-node.nix"
+    node = f"import {REPO}/tests/e2e/test-node.nix"
     args = '{ sshPublicKey = "KEY"; extraPaths = [ ]; }'
     call = (
         "role: let stub = " + stub_expr(boot_results(tmp_path)) + "; in "
         f"({node} ({args} // {{ inherit role; }})) "
         "{ lib = stub.lib; }"
     )
-    server = nix_eval(
+    server = eval_json(
         f'let f = {call}; m = f "server"; in {{ imports = map toString m.imports; '
         "keys = m.vmtest.testUser.authorizedKeys; "
         "root = m.users.users.root.openssh.authorizedKeys.keys; }"
     )
     assert server == {
-        "imports": [str(ROOT / "machines/nixos/vm-shared.nix")],
+        "imports": [str(REPO / "machines/nixos/vm-shared.nix")],
         "keys": ["KEY"],
         "root": ["KEY"],
     }
-    client = nix_eval(f'let f = {call}; in builtins.attrNames (f "client")')
+    client = eval_json(f'let f = {call}; in builtins.attrNames (f "client")')
     assert client == ["imports", "networking", "system", "virtualisation"]

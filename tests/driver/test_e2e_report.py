@@ -9,8 +9,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-TOOL = ROOT / "tests/e2e/report/vmtest_e2e.py"
+from nixeval import REPO
+
+TOOL = REPO / "tests/e2e/report/vmtest_e2e.py"
 EXPECTED = {
     "checks": [
         {"name": "vm-build-test", "subtests": ["builds", "has sshd"]},

@@ -19,10 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from nixeval import REPO
 from vmtest.scriptlint import compose_suite_script, load_suite, subtest_names
 
-ROOT = Path(__file__).resolve().parents[2]
-TOOL = ROOT / "tests/e2e/report/vmtest_e2e.py"
+TOOL = REPO / "tests/e2e/report/vmtest_e2e.py"
 TOPLEVEL = "/nix/store/" + "a" * 32 + "-nixos-system-server-26.05"
 FACTS: dict[str, str] = {
     "check_system": "x86_64-linux",
@@ -136,7 +136,7 @@ def run_suite(
     answers: list[tuple[str, tuple[int, str]]] = ANSWERS,
     server_down: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, Any], dict[str, StandInMachine]]:
-    text = compose_suite_script(ROOT).text
+    text = compose_suite_script(REPO).text
     for name, value in FACTS.items():
         text = text.replace(f'"@{name}@"', json.dumps(value))
     assert not re.search(r'"@[a-z0-9_]+@"', text), "a fact placeholder is left"
@@ -172,7 +172,7 @@ def statuses(results: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 def expected_subtests() -> dict[str, list[str]]:
     return {
-        name: subtest_names((ROOT / s).read_text()) for name, s in load_suite(ROOT).boot_scripts
+        name: subtest_names((REPO / s).read_text()) for name, s in load_suite(REPO).boot_scripts
     }
 
 

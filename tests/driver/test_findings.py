@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vmtest.findings import AnalysisSummary, parse_findings, parse_summary
+from vmtest.findings import AnalysisSummary, findings_lines, parse_findings, parse_summary
 from vmtest.results import Finding
 
 # Verbatim shape from COMMON.md ("Quick-tier output format").
@@ -113,3 +113,9 @@ def test_success_summary_line() -> None:
         1, 0, ("vm",)
     )
     assert parse_summary(COMMON_MD_EXAMPLE) is None
+
+
+def test_written_findings_are_the_common_md_text_and_parse_back() -> None:
+    text = "\n".join(findings_lines([PASSWORD, DOCKER])) + "\n"  # errors first
+    assert text == COMMON_MD_EXAMPLE
+    assert parse_findings(text) == [DOCKER, PASSWORD]

@@ -14,9 +14,7 @@ import shutil
 from pathlib import Path
 
 from conftest import check_by_name, junit_cases, load_json, ref, requires_nix, run_vmtest
-from nixeval import eval_json
-
-ROOT = Path(__file__).resolve().parents[2]
+from nixeval import REPO, eval_json
 
 FLAKE = """\
 {
@@ -44,7 +42,7 @@ FLAKE = """\
 
 def quick_flake(tmp_path: Path, fixtures: list[str]) -> Path:
     flake = tmp_path / "flake"
-    shutil.copytree(ROOT / "tests" / "unit", flake / "tests" / "unit")
+    shutil.copytree(REPO / "tests" / "unit", flake / "tests" / "unit")
     (flake / "flake.nix").write_text(FLAKE)
     listed = " ".join(f'"{name}"' for name in fixtures)
     (flake / "fixtures.nix").write_text(f"[ {listed} ]\n")
@@ -104,5 +102,5 @@ def test_passing_configuration_passes_every_rule(tmp_path: Path, nix_env: dict[s
     assert check["findings"] == []
     statuses = {s["status"] for s in check["subtests"]}
     assert statuses == {"passed"}
-    rule_ids = eval_json(f"(import {ROOT / 'tests/unit/rules.nix'}).ruleIds")
+    rule_ids = eval_json(f"(import {REPO / 'tests/unit/rules.nix'}).ruleIds")
     assert [s["name"] for s in check["subtests"]] == rule_ids

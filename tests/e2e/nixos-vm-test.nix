@@ -40,35 +40,35 @@ let
 
   # --- probes (no boot of the configuration) -------------------------------------------------------------
 
+  # The check's probe script (suite.json) run at build time; `args` is shell text.
   runProbe =
     name: args:
     pkgs.runCommand "vmtest-probe-${name}" { nativeBuildInputs = [ python ]; } ''
       mkdir -p $out
       PYTHONPATH=${reportLib} python3 ${./. + "/${(checkByName name).script}"} \
-        ${lib.escapeShellArgs args} --results $out/vmtest-results.json
+        ${args} --results $out/vmtest-results.json
     '';
 
-  buildProbe = runProbe "vm-build-test" [
-    "--toplevel=${toplevel}"
-    "--store-paths=${closure}/store-paths"
-    "--sshd-package=${vmConfig.services.openssh.package}"
-    "--docker-package=${vmConfig.virtualisation.docker.package}"
-  ];
+  buildProbe = runProbe "vm-build-test" (
+    lib.escapeShellArgs [
+      "--toplevel=${toplevel}"
+      "--store-paths=${closure}/store-paths"
+      "--sshd-package=${vmConfig.services.openssh.package}"
+      "--docker-package=${vmConfig.virtualisation.docker.package}"
+    ]
+  );
 
   # nixpkgs' own image machinery (nixos/modules/image/images.nix): the `qemu` variant
   # is disk-image.nix with image.format = "qcow2" and legacy boot; passthru.filePath
   # names the file inside the output.
   qemuImage = vmConfig.system.build.images.qemu;
-  generationProbe =
-    pkgs.runCommand "vmtest-probe-vm-generation-test" { nativeBuildInputs = [ python ]; }
-      ''
-        mkdir -p $out
-        PYTHONPATH=${reportLib} python3 ${./probes/vm-generation-test.py} \
-          --image=${qemuImage}/${qemuImage.passthru.filePath} \
-          --qemu-img=${lib.getExe' pkgs.qemu "qemu-img"} \
-          --closure-bytes="$(cat ${closure}/total-nar-size)" \
-          --results $out/vmtest-results.json
-      '';
+  generationProbe = runProbe "vm-generation-test" (
+    lib.escapeShellArgs [
+      "--image=${qemuImage}/${qemuImage.passthru.filePath}"
+      "--qemu-img=${lib.getExe' pkgs.qemu "qemu-img"}"
+    ]
+    + " --closure-bytes=\"$(cat ${closure}/total-nar-size)\""
+  );
 
   # --- the shared driver run (two boots) ----------------------------------------------
 

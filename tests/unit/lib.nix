@@ -35,8 +35,6 @@ rec {
 
   hasPrefix = prefix: s: builtins.substring 0 (builtins.stringLength prefix) s == prefix;
 
-  concatStringsSep = builtins.concatStringsSep;
-
   # Quote a string the way the `fix` lines show Nix values.
   quote = s: "\"${s}\"";
 

@@ -168,6 +168,42 @@ let
 
   showValue = v: if v == null then "unset" else if builtins.isBool v then (if v then "true" else "false") else toString v;
 
+  # vmtest.allowPasswordAuthentication: passwords (and keyboard-interactive) on purpose.
+  passwordsOnPurpose = d: get [ "vmtest" "allowPasswordAuthentication" ] false d;
+
+  # An sshd setting that must refuse something: a finding under the rule's id,
+  # quoting the value (sshd's default when unset), when sshd is on, the value
+  # is not `refused` and the configuration does not allow it on purpose.
+  sshdRule =
+    {
+      id,
+      title,
+      severity ? "error",
+      setting,
+      default ? true,
+      refused,
+      allowedOnPurpose ? (_: false),
+      says,
+      fix,
+    }:
+    {
+      inherit id title;
+      check =
+        d:
+        let
+          v = sshSetting setting default d;
+        in
+        when (sshdEnabled d && !(refused v) && !(allowedOnPurpose d)) {
+          inherit
+            id
+            severity
+            fix
+            ;
+          option = "services.openssh.settings.${setting}";
+          message = "sshd ${says} (${setting} = ${showValue v})";
+        };
+    };
+
   rules = [
     (simpleRule {
       id = "docker-enabled";
@@ -200,58 +236,34 @@ let
       message = "Missing required package: openssh";
       fix = "add config.services.openssh.package (pkgs.openssh) to environment.systemPackages";
     })
-    {
+    (sshdRule {
       id = "sshd-root-login";
       title = "sshd refuses root login";
-      check =
-        d:
-        let
-          v = sshSetting "PermitRootLogin" "prohibit-password" d;
-        in
-        when (sshdEnabled d && v != "no") {
-          id = "sshd-root-login";
-          severity = "error";
-          option = "services.openssh.settings.PermitRootLogin";
-          message = "sshd permits root login (PermitRootLogin = ${showValue v})";
-          fix = "set services.openssh.settings.PermitRootLogin = \"no\";";
-        };
-    }
-    {
+      setting = "PermitRootLogin";
+      default = "prohibit-password";
+      refused = v: v == "no";
+      says = "permits root login";
+      fix = "set services.openssh.settings.PermitRootLogin = \"no\";";
+    })
+    (sshdRule {
       id = "sshd-password-auth";
       title = "sshd refuses password authentication";
-      check =
-        d:
-        let
-          v = sshSetting "PasswordAuthentication" true d;
-        in
-        when
-          (sshdEnabled d && v != false && !(get [ "vmtest" "allowPasswordAuthentication" ] false d))
-          {
-            id = "sshd-password-auth";
-            severity = "error";
-            option = "services.openssh.settings.PasswordAuthentication";
-            message = "sshd allows password authentication (PasswordAuthentication = ${showValue v})";
-            fix = "set services.openssh.settings.PasswordAuthentication = false; (or vmtest.allowPasswordAuthentication = true; to allow it on purpose)";
-          };
-    }
-    {
+      setting = "PasswordAuthentication";
+      refused = v: v == false;
+      allowedOnPurpose = passwordsOnPurpose;
+      says = "allows password authentication";
+      fix = "set services.openssh.settings.PasswordAuthentication = false; (or vmtest.allowPasswordAuthentication = true; to allow it on purpose)";
+    })
+    (sshdRule {
       id = "sshd-kbd-interactive";
       title = "sshd refuses keyboard-interactive authentication";
-      check =
-        d:
-        let
-          v = sshSetting "KbdInteractiveAuthentication" true d;
-        in
-        when
-          (sshdEnabled d && v != false && !(get [ "vmtest" "allowPasswordAuthentication" ] false d))
-          {
-            id = "sshd-kbd-interactive";
-            severity = "warning";
-            option = "services.openssh.settings.KbdInteractiveAuthentication";
-            message = "sshd allows keyboard-interactive authentication (KbdInteractiveAuthentication = ${showValue v})";
-            fix = "set services.openssh.settings.KbdInteractiveAuthentication = false;";
-          };
-    }
+      severity = "warning";
+      setting = "KbdInteractiveAuthentication";
+      refused = v: v == false;
+      allowedOnPurpose = passwordsOnPurpose;
+      says = "allows keyboard-interactive authentication";
+      fix = "set services.openssh.settings.KbdInteractiveAuthentication = false;";
+    })
     {
       id = "login-user";
       title = "A normal user can log in";
