@@ -210,7 +210,8 @@ def render_console(report: RunReport, tail_lines: int = 20) -> RenderableType:
         p = c.phases
         style = "green" if c.status is Status.PASSED else "yellow" if c.status in _ICON else "red"
         times = [format_seconds(t) for t in (c.duration, p.evaluate, p.build, p.boot, p.script)]
-        table.add_row(c.name, Text(c.status.value, style=style), *times, subtest_counts(c))
+        # Text, not str: a name read back from a report file is shown as written, not as markup.
+        table.add_row(Text(c.name), Text(c.status.value, style=style), *times, subtest_counts(c))
     parts: list[RenderableType] = [table if report.checks else Text(headline(report))]
     for check in ordered_checks(report):
         if check.status not in _ICON:

@@ -303,3 +303,13 @@ def test_console_timed_out_check_names_its_derivation_without_blaming_it() -> No
     text = console.export_text()
     assert f"  derivation: {DRV}" in text
     assert "failing derivation" not in text
+
+
+def test_console_table_shows_check_names_as_written() -> None:
+    # A report read back with `vmtest report` may carry any name; rich markup must not eat it.
+    report = sample_report()
+    odd = report.checks[0].model_copy(update={"name": "check [/odd] [vm]"})
+    report = report.model_copy(update={"checks": [odd, *report.checks[1:]]})
+    console = Console(record=True, width=160, color_system=None)
+    console.print(render_console(report))
+    assert "check [/odd] [vm]" in console.export_text()
