@@ -38,7 +38,6 @@ class Progress:
 
     builds_done: int = 0
     builds_expected: int = 0
-    builds_running: int = 0
     builds_failed: int = 0
     copies_done: int = 0
     copies_expected: int = 0

@@ -226,11 +226,10 @@ class LogParser:
         return []
 
     def _on_progress(self, act_type: int, counts: list[int]) -> list[Event]:
-        done, expected, running, failed = counts
+        done, expected, _running, failed = counts
         p = self.progress
         if act_type == ACT_BUILDS:
-            p.builds_done, p.builds_expected = done, expected
-            p.builds_running, p.builds_failed = running, failed
+            p.builds_done, p.builds_expected, p.builds_failed = done, expected, failed
         elif act_type == ACT_COPY_PATHS:
             p.copies_done, p.copies_expected = done, expected
         else:

@@ -64,9 +64,16 @@ def describe(event: Event) -> str | None:
 
 
 def counts(progress: Progress) -> str:
-    if not progress.builds_expected:
-        return ""
-    return f"{progress.builds_done} of {progress.builds_expected} derivations built"
+    """`N of M derivations built`, and the copies from caches when there are any (the
+    full tier spends much of a cold CI run fetching the system closure)."""
+    parts = []
+    if progress.builds_expected:
+        parts.append(f"{progress.builds_done} of {progress.builds_expected} derivations built")
+    if progress.builds_failed:
+        parts.append(f"{progress.builds_failed} failed")
+    if progress.copies_expected:
+        parts.append(f"{progress.copies_done} of {progress.copies_expected} paths fetched")
+    return ", ".join(parts)
 
 
 class PlainDisplay:

@@ -94,3 +94,17 @@ def test_rich_display_prints_nix_text_as_it_is(capsys: pytest.CaptureFixture[str
     display.phase("vm: evaluation failed: [vm-aarch64] path [/nix/store/x] is missing")
     display.close()
     assert "[vm-aarch64] path [/nix/store/x] is missing" in capsys.readouterr().err
+
+
+def test_counts_include_paths_fetched_from_caches() -> None:
+    from vmtest.progress import counts
+
+    assert counts(Progress()) == ""
+    assert counts(Progress(builds_done=1, builds_expected=3)) == "1 of 3 derivations built"
+    assert (
+        counts(Progress(builds_done=0, builds_expected=2, copies_done=40, copies_expected=95))
+        == "0 of 2 derivations built, 40 of 95 paths fetched"
+    )
+    assert counts(Progress(builds_done=2, builds_expected=3, builds_failed=1)) == (
+        "2 of 3 derivations built, 1 failed"
+    )
