@@ -109,8 +109,7 @@ class Judge:
     def _failure(self, drv: str, build: BuildRun, state: DerivationState | None) -> FailureInfo:
         """Why `drv` has no outputs: its own builder, or a dependency's."""
         failures = build.parser.failures
-        own = next((f for f in failures if f.drv_path == drv), None)
-        culprit = own.drv_path if own is not None else None
+        culprit = drv if any(f.drv_path == drv for f in failures) else None
         if culprit is None and state is not None and state.started_at is not None:
             culprit = drv  # it ran and failed, but Nix did not say so (see _status)
         if culprit is None:
@@ -119,18 +118,16 @@ class Judge:
         if culprit is None:
             message = "the build failed (Nix named no failing derivation; see its log)"
             return FailureInfo(message=message, drv_path=drv, log_tail=build.parser.log_tail(drv))
-        info = collect.failure_info(build.parser, culprit)
-        if info.drv_path != culprit:  # no failure message from Nix for it
-            info = FailureInfo(
-                message=f"builder for '{culprit}' failed", drv_path=culprit, log_tail=[]
-            )
+        said = next((f for f in failures if f.drv_path == culprit), None)
+        message = said.message if said is not None else f"builder for '{culprit}' failed"
         stored: deque[str] = deque(maxlen=LOG_TAIL_LINES)
         found = nix.read_log(culprit, self.nix_opts, stored.append)
-        tail = list(stored) if found and stored else build.parser.log_tail(culprit)
-        info = info.model_copy(update={"log_tail": tail})
-        if culprit != drv:
-            info = info.model_copy(update={"message": f"dependency failed: {info.message}"})
-        return info
+        return FailureInfo(
+            message=message if culprit == drv else f"dependency failed: {message}",
+            drv_path=culprit,
+            exit_code=said.exit_code if said is not None else None,
+            log_tail=list(stored) if found and stored else build.parser.log_tail(culprit),
+        )
 
     def _stored_state(self, drv: str) -> DerivationState | None:
         state = outcome.StoredLog(drv)
