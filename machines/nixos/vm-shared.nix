@@ -17,6 +17,8 @@
 }:
 let
   cfg = config.vmtest;
+  # BIOS boot exists on x86 only (GRUB's i386-pc target; see tests/unit/semantics.nix).
+  bios = pkgs.stdenv.hostPlatform.isx86;
 in
 {
   # virtio disk/network/console drivers in the initrd, so the same system
@@ -45,7 +47,8 @@ in
         description = ''
           Initial password of the test user, for the VM console and sudo.
           sshd never accepts it (password authentication is off). Set to null
-          for a key-only user.
+          for a key-only user; such a user can use sudo only with
+          security.sudo.wheelNeedsPassword = false (the quick tier says so).
         '';
       };
     };
@@ -101,24 +104,32 @@ in
 
     networking.firewall.enable = true;
 
-    # ssh/scp/ssh-keygen for the user, git for flakes.
-    environment.systemPackages = [
-      config.services.openssh.package
-      pkgs.git
-    ];
+    # git for flakes. (ssh, scp and ssh-keygen are there already:
+    # programs.ssh puts its package into environment.corePackages.)
+    environment.systemPackages = [ pkgs.git ];
 
-    # Legacy BIOS boot from the first virtio disk, root by label: the layout of
-    # nixpkgs' qemu disk image (nixos/modules/virtualisation/disk-image.nix with
-    # image.efiSupport = false). Defaults only, so the image and the test
-    # framework's VM (qemu-vm.nix, mkVMOverride) can set their own.
+    # A boot loader that exists on the platform, root by label: the layouts of
+    # nixpkgs' disk images (nixos/modules/virtualisation/disk-image.nix).
+    # x86: legacy BIOS GRUB on the first virtio disk (image.efiSupport = false).
+    # Elsewhere (aarch64) there is no BIOS GRUB: systemd-boot from the EFI
+    # system partition, labelled ESP (image.efiSupport = true).
+    # Defaults only, so the images and the test framework's VM (qemu-vm.nix,
+    # mkVMOverride) can set their own.
     boot.loader.grub = {
-      enable = true;
-      device = lib.mkDefault "/dev/vda";
+      enable = lib.mkDefault bios;
+      device = lib.mkDefault (if bios then "/dev/vda" else "");
     };
+    boot.loader.systemd-boot.enable = lib.mkDefault (!bios);
     fileSystems."/" = lib.mkDefault {
       device = "/dev/disk/by-label/nixos";
       fsType = "ext4";
     };
+    fileSystems."/boot" = lib.mkIf (!bios) (
+      lib.mkDefault {
+        device = "/dev/disk/by-label/ESP";
+        fsType = "vfat";
+      }
+    );
 
     system.stateVersion = "26.05";
   };

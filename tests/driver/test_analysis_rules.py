@@ -20,10 +20,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "docker-group": ("error", "Test user dev is not in the docker group"),
     "openssh-enabled": ("error", "OpenSSH service is not enabled"),
     "openssh-package": ("error", "Missing required package: openssh"),
-    "sshd-root-login": (
-        "error",
-        "sshd permits root login (PermitRootLogin = prohibit-password)",
-    ),
+    "sshd-root-login": ("error", "sshd permits root login (PermitRootLogin = yes)"),
     "sshd-password-auth": (
         "error",
         "sshd allows password authentication (PasswordAuthentication = true)",
@@ -32,23 +29,21 @@ EXPECTED: dict[str, tuple[str, str]] = {
         "warning",
         "sshd allows keyboard-interactive authentication (KbdInteractiveAuthentication = true)",
     ),
-    "login-user": (
+    "login-user": ("error", "No normal user can log in: dev has the login shell nologin"),
+    "sudo-enabled": (
         "error",
-        (
-            "No normal user can log in "
-            "(needs isNormalUser, a login shell, and an SSH key or an unlocked password)"
-        ),
+        "wheel cannot become root: security.sudo, security.sudo-rs and security.doas are all disabled",
     ),
-    "sudo-enabled": ("error", "sudo is not enabled, so wheel cannot become root"),
+    "sudo-password": (
+        "error",
+        "Test user dev cannot use sudo: security.sudo.wheelNeedsPassword = true and dev has no password",
+    ),
     "wheel-group": ("error", "Test user dev is not in the wheel group"),
     "ssh-port": ("error", "Port 22 is not open in the firewall"),
     "firewall-enabled": ("warning", "The firewall is disabled"),
-    "boot-loader": (
-        "error",
-        "No boot loader is configured (GRUB has no device and systemd-boot is off)",
-    ),
+    "boot-loader": ("error", "GRUB is disabled and no other boot loader is enabled"),
     "root-filesystem": ("error", "No root file system is defined"),
-    "platform": ("error", "Target platform is aarch64-linux, expected x86_64-linux"),
+    "platform": ("error", "Target platform is i686-linux, expected x86_64-linux"),
     "state-version": ("error", "system.stateVersion is not set"),
     "nixos-assertions": (
         "error",
@@ -124,11 +119,45 @@ def test_password_authentication_allowed_on_purpose_is_not_reported() -> None:
     assert findings == []
 
 
-def test_unset_password_authentication_is_reported_as_sshds_default() -> None:
+def test_unset_sshd_settings_are_judged_by_sshds_defaults() -> None:
+    # PermitRootLogin defaults to "prohibit-password": root has no keys here,
+    # so it allows nothing; password and keyboard-interactive logins default on.
     findings = analyse(
         'f.passing // { services.openssh = builtins.removeAttrs f.passing.services.openssh [ "settings" ]; }'
     )
-    assert ids(findings) == ["sshd-root-login", "sshd-password-auth", "sshd-kbd-interactive"]
+    assert ids(findings) == ["sshd-password-auth", "sshd-kbd-interactive"]
+
+
+@pytest.mark.parametrize(
+    ("permit", "root_keys", "message"),
+    [
+        ("prohibit-password", False, None),
+        ("without-password", False, None),
+        (
+            "prohibit-password",
+            True,
+            "sshd lets root log in with an SSH key "
+            "(PermitRootLogin = prohibit-password, and users.users.root has authorized keys)",
+        ),
+        (
+            "forced-commands-only",
+            True,
+            "sshd lets root run forced commands with an SSH key "
+            "(PermitRootLogin = forced-commands-only, and users.users.root has authorized keys)",
+        ),
+        ("yes", False, "sshd permits root login (PermitRootLogin = yes)"),
+        ("no", True, None),
+    ],
+)
+def test_root_login_is_graded_by_what_it_allows(
+    permit: str, root_keys: bool, message: str | None
+) -> None:
+    keys = '[ "ssh-ed25519 AAAA root@fixture" ]' if root_keys else "[ ]"
+    findings = with_passing(
+        f'{{ services.openssh.settings.PermitRootLogin = "{permit}";'
+        f"  users.users.root.openssh.authorizedKeys.keys = {keys}; }}"
+    )
+    assert [f["message"] for f in findings] == ([message] if message else [])
 
 
 def test_sshd_hardening_rules_are_silent_when_sshd_is_off() -> None:
@@ -141,17 +170,123 @@ def test_sshd_hardening_rules_are_silent_when_sshd_is_off() -> None:
 @pytest.mark.parametrize(
     ("user", "can_log_in"),
     [
-        ('{ hashedPassword = "$6$salt$hash"; openssh.authorizedKeys.keys = [ ]; }', True),
-        ('{ hashedPassword = "!"; openssh.authorizedKeys.keys = [ ]; }', False),
-        ('{ initialPassword = "dev"; openssh.authorizedKeys.keys = [ ]; }', True),
+        ('{ hashedPassword = "$6$salt$hash"; initialPassword = null; keys = [ ]; }', True),
+        ('{ hashedPassword = "!"; initialPassword = null; keys = [ ]; }', False),
+        # users-groups.nix: hashedPassword overrides initialPassword (mutableUsers)
+        ('{ hashedPassword = "!"; initialPassword = "dev"; keys = [ ]; }', False),
+        ('{ hashedPassword = "!$6$salt$hash"; initialPassword = null; keys = [ ]; }', False),
+        # ... but not when users are immutable: initialPassword comes later then
+        ('{ hashedPassword = "!"; initialPassword = "dev"; keys = [ ]; mutable = false; }', True),
+        # "" logs in at the console without a password
+        ('{ hashedPassword = ""; initialPassword = null; keys = [ ]; }', True),
+        ('{ initialPassword = "dev"; keys = [ ]; }', True),
+        ('{ initialPassword = null; hashedPasswordFile = "/run/secrets/dev"; keys = [ ]; }', True),
+        ("{ initialPassword = null; }", True),
         ('{ shell = "nologin"; }', False),
         ("{ enable = false; }", False),
         ("{ isNormalUser = false; }", False),
     ],
 )
-def test_login_user_needs_shell_and_a_usable_credential(user: str, can_log_in: bool) -> None:
-    findings = with_passing(f"{{ users.users.dev = {user}; }}")
+def test_login_user_follows_nixos_password_precedence(user: str, can_log_in: bool) -> None:
+    findings = analyse(
+        "let u = " + user + "; in f.update f.passing {"
+        "  users.mutableUsers = u.mutable or true;"
+        '  users.users.dev = builtins.removeAttrs u [ "keys" "mutable" ]'
+        "    // (if u ? keys then { openssh.authorizedKeys.keys = u.keys; } else { }); }"
+    )
     assert ("login-user" not in ids(findings)) is can_log_in
+
+
+def test_login_finding_names_each_user_and_why() -> None:
+    (finding,) = [
+        f
+        for f in with_passing(
+            '{ users.users.dev = { hashedPassword = "!"; openssh.authorizedKeys.keys = [ ]; };'
+            '  users.users.alice = { isNormalUser = true; shell = "nologin"; }; }'
+        )
+        if f["id"] == "login-user"
+    ]
+    assert finding["message"] == (
+        "No normal user can log in: "
+        "alice has the login shell nologin; "
+        'dev has no SSH key and a locked password (hashedPassword starts with "!" or "*")'
+    )
+
+
+def test_ssh_keys_do_not_log_in_without_sshd() -> None:
+    findings = with_passing(
+        "{ services.openssh.enable = false; users.users.dev.initialPassword = null; }"
+    )
+    assert "No normal user can log in: dev has SSH keys but sshd is off and no password" in [
+        f["message"] for f in findings
+    ]
+
+
+@pytest.mark.parametrize(
+    "escalation",
+    [
+        "{ sudo.enable = false; doas.enable = true; }",
+        "{ sudo.enable = false; sudo-rs.enable = true; }",
+    ],
+)
+def test_doas_and_sudo_rs_give_wheel_root(escalation: str) -> None:
+    assert with_passing(f"{{ security = {escalation}; }}") == []
+
+
+@pytest.mark.parametrize(
+    ("security", "password", "message"),
+    [
+        ("{ sudo.wheelNeedsPassword = false; }", "null", None),
+        ("{ }", '"dev"', None),
+        (
+            "{ sudo.enable = false; doas.enable = true; }",
+            "null",
+            "Test user dev cannot use doas: security.doas.wheelNeedsPassword = true "
+            "and dev has no password",
+        ),
+        (
+            "{ sudo.enable = false; sudo-rs = { enable = true; wheelNeedsPassword = false; }; }",
+            "null",
+            None,
+        ),
+    ],
+)
+def test_a_key_only_user_needs_wheel_without_password(
+    security: str, password: str, message: str | None
+) -> None:
+    findings = with_passing(
+        f"{{ security = {security}; users.users.dev.initialPassword = {password}; }}"
+    )
+    assert [f["message"] for f in findings if f["id"] == "sudo-password"] == (
+        [message] if message else []
+    )
+
+
+def test_an_empty_hashed_password_works_for_doas_but_not_for_sudo() -> None:
+    user = '{ users.users.dev = { initialPassword = null; hashedPassword = ""; }; }'
+    assert ids(with_passing(user)) == ["sudo-password"]
+    doas = '{ security = { sudo.enable = false; doas.enable = true; }; users.users.dev = { initialPassword = null; hashedPassword = ""; }; }'
+    assert with_passing(doas) == []
+
+
+@pytest.mark.parametrize(
+    ("dev", "docker_members", "in_docker"),
+    [
+        ('{ extraGroups = [ "wheel" "docker" ]; }', "[ ]", True),
+        ('{ extraGroups = [ "wheel" ]; group = "docker"; }', "[ ]", True),
+        ('{ extraGroups = [ "wheel" ]; }', '[ "dev" ]', True),
+        ('{ extraGroups = [ "wheel" ]; }', '[ "alice" ]', False),
+        ('{ extraGroups = [ "wheel" ]; name = "developer"; }', '[ "developer" ]', True),
+    ],
+)
+def test_group_membership_has_three_spellings(dev: str, docker_members: str, in_docker: bool) -> None:
+    # users-groups.nix: extraGroups, the primary group, users.groups.<g>.members.
+    findings = analyse(
+        "let p = f.passing; in p // { users = p.users // {"
+        f"  users = p.users.users // {{ dev = p.users.users.dev // {dev}; }};"
+        f"  groups.docker.members = {docker_members}; }}; }}"
+    )
+    assert ("docker-group" not in ids(findings)) is in_docker
 
 
 def test_group_rules_fall_back_to_any_normal_user_without_a_test_user() -> None:
@@ -161,19 +296,101 @@ def test_group_rules_fall_back_to_any_normal_user_without_a_test_user() -> None:
     assert [f["message"] for f in findings] == ["No normal user is in the docker group"]
 
 
-def test_missing_test_user_is_not_in_its_groups() -> None:
+def test_a_missing_or_disabled_test_user_is_named_as_the_cause() -> None:
     findings = with_passing('{ vmtest.testUser.name = "alice"; }')
-    assert [f["message"] for f in findings] == [
-        "Test user alice is not in the docker group",
-        "Test user alice is not in the wheel group",
+    assert [(f["id"], f["message"], f["option"]) for f in findings] == [
+        ("docker-group", "Test user alice is not defined in users.users", "vmtest.testUser.name"),
+        ("wheel-group", "Test user alice is not defined in users.users", "vmtest.testUser.name"),
+    ]
+    disabled = with_passing("{ users.users.dev.enable = false; }")
+    assert "Test user dev is disabled (users.users.dev.enable = false)" in [
+        f["message"] for f in disabled
     ]
 
 
-def test_port_rule_follows_sshd_ports_and_firewall() -> None:
-    no_firewall = "{ networking.firewall = { enable = false; allowedTCPPorts = [ ]; }; }"
-    assert ids(with_passing(no_firewall)) == ["firewall-enabled"]
-    (finding,) = with_passing("{ services.openssh.ports = [ 2222 ]; }")
-    assert (finding["id"], finding["message"]) == ("ssh-port", "sshd does not listen on port 22")
+@pytest.mark.parametrize(
+    ("openssh", "firewall", "message"),
+    [
+        ("{ ports = [ 2222 ]; }", "{ }", "sshd does not listen on port 22 (ports = 2222)"),
+        # listenAddresses with a port override `ports`
+        (
+            '{ listenAddresses = [ { addr = "0.0.0.0"; port = 2222; } ]; }',
+            "{ }",
+            "sshd does not listen on port 22 (listenAddresses = 0.0.0.0:2222)",
+        ),
+        # ... without one they listen on every port of `ports`
+        ('{ listenAddresses = [ { addr = "10.0.2.15"; port = null; } ]; }', "{ }", None),
+        (
+            '{ listenAddresses = [ { addr = "127.0.0.1"; port = 22; } ]; }',
+            "{ }",
+            "sshd listens on port 22 only on loopback (listenAddresses = 127.0.0.1:22)",
+        ),
+        ("{ }", "{ allowedTCPPorts = [ ]; }", "Port 22 is not open in the firewall"),
+        ("{ }", "{ allowedTCPPorts = [ ]; interfaces.eth0.allowedTCPPorts = [ 22 ]; }", None),
+        ("{ }", '{ allowedTCPPorts = [ ]; trustedInterfaces = [ "eth0" ]; }', None),
+        (
+            "{ }",
+            "{ allowedTCPPorts = [ ]; allowedTCPPortRanges = [ { from = 20; to = 23; } ]; }",
+            None,
+        ),
+        ("{ }", "{ enable = false; allowedTCPPorts = [ ]; }", None),
+    ],
+)
+def test_ssh_port_follows_where_sshd_listens_and_the_firewall(
+    openssh: str, firewall: str, message: str | None
+) -> None:
+    findings = with_passing(
+        f"{{ services.openssh = {openssh}; networking.firewall = {firewall}; }}"
+    )
+    assert [f["message"] for f in findings if f["id"] == "ssh-port"] == (
+        [message] if message else []
+    )
+
+
+@pytest.mark.parametrize(
+    ("platform", "loader", "message"),
+    [
+        ("x86_64-linux", '{ grub.devices = [ "/dev/vda" ]; }', None),
+        (
+            "aarch64-linux",
+            '{ grub.devices = [ "/dev/vda" ]; }',
+            "BIOS GRUB (device /dev/vda) does not exist on aarch64-linux, "
+            "and boot.loader.grub.efiSupport is off",
+        ),
+        (
+            "x86_64-linux",
+            '{ grub.devices = [ "nodev" ]; }',
+            'GRUB installs nothing: its only device is "nodev" and boot.loader.grub.efiSupport is off',
+        ),
+        ("aarch64-linux", '{ grub = { devices = [ "nodev" ]; efiSupport = true; }; }', None),
+        ("aarch64-linux", "{ grub.enable = false; systemd-boot.enable = true; }", None),
+        (
+            "x86_64-linux",
+            "{ grub.devices = [ ]; }",
+            "GRUB has no device to install to "
+            "(boot.loader.grub.device, devices and mirroredBoots are empty)",
+        ),
+        (
+            "x86_64-linux",
+            "{ grub.enable = false; }",
+            "GRUB is disabled and no other boot loader is enabled",
+        ),
+    ],
+)
+def test_boot_loader_must_be_installed_and_exist_for_the_platform(
+    platform: str, loader: str, message: str | None
+) -> None:
+    findings = with_passing(
+        f'{{ nixpkgs.hostPlatform = "{platform}"; _analysis.expectedPlatform = "{platform}";'
+        f"  boot.loader = {loader}; }}"
+    )
+    assert [f["message"] for f in findings] == ([message] if message else [])
+
+
+def test_disabled_grub_fix_names_the_enable_option() -> None:
+    (finding,) = analyse('f.breaks."boot-loader"')
+    assert finding["option"] == "boot.loader.grub.enable"
+    assert finding["fix"].startswith("set boot.loader.grub.enable = true;")
 
 
 def test_vm_only_and_container_configs_need_no_boot_loader_or_root_fs() -> None:
@@ -181,7 +398,7 @@ def test_vm_only_and_container_configs_need_no_boot_loader_or_root_fs() -> None:
     assert ids(analyse(broken)) == ["boot-loader", "root-filesystem"]
     assert analyse(f"f.update ({broken}) {{ _analysis.vmOnly = true; }}") == []
     assert analyse(f"f.update ({broken}) {{ boot.isContainer = true; }}") == []
-    efi = "{ boot.loader = { grub.devices = [ ]; systemd-boot.enable = true; }; }"
+    efi = "{ boot.loader = { grub.enable = false; systemd-boot.enable = true; }; }"
     assert with_passing(efi) == []
 
 

@@ -15,7 +15,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from nixeval import REPO, UNIT, checked, eval_json
+import pytest
+from nixeval import REPO, UNIT, checked, eval_json, run
 
 OFFLINE = UNIT / "offline.nix"
 VM_SHARED = REPO / "machines" / "nixos" / "vm-shared.nix"
@@ -25,12 +26,42 @@ def offline(args: str = "{ }", attr: str = "") -> Any:
     return eval_json(f"(import {OFFLINE} {args}){attr}")
 
 
-def test_vm_shared_has_no_findings_offline() -> None:
-    result = offline()
+@pytest.mark.parametrize(
+    "args", ["{ }", '{ name = "vm-aarch64"; hostPlatform = "aarch64-linux"; }']
+)
+def test_vm_shared_has_no_findings_offline(args: str) -> None:
+    result = offline(args)
     assert result["findings"] == []
     assert result["unknownOptions"] == []
     assert result["unknownImports"] == []
     assert result["notEvaluated"] == ["nixos-assertions", "nixos-warnings", "system-instantiates"]
+
+
+def test_each_platform_gets_a_boot_loader_that_boots_it() -> None:
+    x86 = offline(attr=".data.boot.loader")
+    assert x86["grub"]["enable"] is True
+    assert x86["grub"]["devices"] == ["/dev/vda"]
+    assert x86["systemd-boot"]["enable"] is False
+    arm = offline('{ name = "vm-aarch64"; hostPlatform = "aarch64-linux"; }', ".data.boot.loader")
+    assert arm["grub"]["enable"] is False
+    assert arm["systemd-boot"]["enable"] is True
+    esp = offline(
+        '{ hostPlatform = "aarch64-linux"; }', '.nixos.config.fileSystems."/boot"'
+    )
+    assert esp == {"device": "/dev/disk/by-label/ESP", "fsType": "vfat"}
+
+
+def test_bios_grub_on_aarch64_is_reported() -> None:
+    # The vm-aarch64 configuration forced back to BIOS GRUB on /dev/vda.
+    findings = offline(
+        '{ hostPlatform = "aarch64-linux"; extraConfig = { boot.loader = {'
+        '    grub = { enable = true; device = "/dev/vda"; }; systemd-boot.enable = false; }; }; }',
+        ".findings",
+    )
+    assert [f["message"] for f in findings] == [
+        "BIOS GRUB (device /dev/vda) does not exist on aarch64-linux, "
+        "and boot.loader.grub.efiSupport is off"
+    ]
 
 
 def test_offline_evaluation_sees_the_vm_definitions() -> None:
@@ -60,6 +91,7 @@ def test_offline_evaluation_sees_the_vm_definitions() -> None:
         "enable": True,
         "allowedTCPPorts": [22],
         "allowedTCPPortRanges": [],
+        "trustedInterfaces": [],
         "interfaces": {},
     }
 
@@ -72,8 +104,8 @@ def test_vm_shared_sets_no_nixpkgs_options() -> None:
 
 def test_breaking_the_module_is_reported() -> None:
     findings = offline(
-        "{ extraConfig = { virtualisation.docker.enable = false;"
-        '    services.openssh.settings.PermitRootLogin = "yes"; }; }',
+        "{ extraConfig = lib: { virtualisation.docker.enable = lib.mkForce false;"
+        '    services.openssh.settings.PermitRootLogin = lib.mkForce "yes"; }; }',
         ".findings",
     )
     assert [f["message"] for f in findings] == [
@@ -88,6 +120,89 @@ def test_a_misspelt_option_is_reported() -> None:
         ".unknownOptions",
     )
     assert unknown == ["services.openssh.setings.PermitRootLogin"]
+
+
+def offline_failure(args: str, attr: str = ".findings") -> str:
+    """stderr of an offline evaluation that must fail."""
+    proc = run(
+        ["nix-instantiate", "--eval", "--strict", "--json", "--expr", f"(import {OFFLINE} {args}){attr}"]
+    )
+    assert proc.returncode != 0, proc.stdout
+    return proc.stderr
+
+
+def test_an_unknown_option_in_the_module_fails_the_offline_check_itself(tmp_path: Path) -> None:
+    module = tmp_path / "vm-shared.nix"
+    module.write_text(
+        VM_SHARED.read_text(encoding="utf-8").replace(
+            "virtualisation.docker.enable = true;", "virtualisation.dockr.enable = true;"
+        ),
+        encoding="utf-8",
+    )
+    stderr = offline_failure(f"{{ module = {module}; }}")
+    assert "The option `virtualisation.dockr.enable' does not exist." in stderr
+    assert f"In `{module}'" in stderr
+    # ... and so does the check derivation built from it.
+    expr = (
+        f"(import {UNIT / 'default.nix'} {{ system = builtins.currentSystem; "
+        f"nixosConfigurations = {{ vm = (import {OFFLINE} {{ module = {module}; }}).nixos; "
+        "vm-aarch64 = { }; }; }).unit-vm-analysis.drvPath"
+    )
+    proc = run(["nix-instantiate", "--eval", "--expr", expr])
+    assert proc.returncode != 0
+    assert "The option `virtualisation.dockr.enable' does not exist." in proc.stderr
+
+
+def test_the_modules_own_options_are_known() -> None:
+    result = offline(
+        '{ extraConfig = { vmtest = { testUser.name = "alice"; allowPasswordAuthentication = false; }; }; }'
+    )
+    assert result["unknownOptions"] == []
+    assert "vmtest.testUser.name" in result["definedPaths"]
+
+
+def test_a_type_error_names_the_option_and_file_not_the_rules() -> None:
+    stderr = offline_failure('{ extraConfig = { services.openssh.ports = "22"; }; }')
+    assert (
+        "A definition for option `services.openssh.ports' is not of type `listOf port'" in stderr
+    )
+    assert "In `extraConfig'" in stderr
+    assert "rules.nix" not in stderr
+
+
+def test_lists_concatenate_and_priorities_win_like_the_module_system() -> None:
+    # A list definition adds to the module's (it does not replace it) ...
+    packages = offline(
+        "{ extraConfig = { environment.systemPackages = [ { type = \"derivation\"; pname = \"htop\"; name = \"htop\"; } ]; }; }",
+        ".data.environment.systemPackages",
+    )
+    assert {"git", "htop", "openssh", "docker", "sudo"} <= set(packages)
+    # ... a plain definition beats the module's mkDefault, mkForce beats a plain one.
+    root = offline(
+        '{ extraConfig = { fileSystems."/".device = "/dev/vdb"; }; }',
+        '.data.fileSystems."/".device',
+    )
+    assert root == "/dev/vdb"
+    forced = offline(
+        "{ extraConfig = lib: { networking.firewall.allowedTCPPorts = lib.mkForce [ 80 ]; }; }",
+        ".data.networking.firewall.allowedTCPPorts",
+    )
+    assert forced == [80]
+    # Two plain definitions of a single value must agree.
+    stderr = offline_failure(
+        "{ extraConfig = { services.openssh.settings.PermitRootLogin = \"yes\"; }; }"
+    )
+    assert "The option `services.openssh.settings.PermitRootLogin' has conflicting definition values" in stderr
+
+
+def test_openssh_comes_from_programs_ssh_core_packages() -> None:
+    # vm-shared.nix does not list openssh: programs.ssh puts it into corePackages.
+    assert "openssh" not in VM_SHARED.read_text(encoding="utf-8").split("systemPackages", 1)[1][:80]
+    findings = offline(
+        "{ extraConfig = lib: { environment.corePackages = lib.mkForce [ ]; }; }",
+        ".findings",
+    )
+    assert [f["message"] for f in findings] == ["Missing required package: openssh"]
 
 
 def test_test_user_options_reach_the_user() -> None:

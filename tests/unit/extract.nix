@@ -10,7 +10,8 @@
 # no message, so a caught failure is reported without its text (the finding's
 # fix says which `nix eval` shows it). Errors that are not throws (a missing
 # attribute, a type error, infinite recursion, `abort`) are not catchable: the
-# check's evaluation itself fails and Nix prints the error with its trace.
+# check's evaluation itself fails and Nix prints the error with its trace
+# (its message, from the module system, names the user's file and option).
 {
   name,
   expectedPlatform,
@@ -35,6 +36,7 @@ let
       baseNameOf (toString s);
 
   user = u: {
+    name = u.name or null;
     isNormalUser = u.isNormalUser or false;
     enable = u.enable or true;
     group = u.group or "";
@@ -63,81 +65,111 @@ let
   # `throw`s "Failed assertions: ..." and only traces warnings, so a failed
   # assertion is caught here and reported from `assertions` below.
   toplevel = builtins.tryEval config.system.build.toplevel.drvPath;
-in
-{
-  _analysis = {
-    inherit name expectedPlatform;
-    # qemu-vm.nix (the direct-boot test VM) declares virtualisation.useBootLoader.
-    vmOnly = config.virtualisation ? useBootLoader;
-    instantiates = toplevel.success;
-    instantiationError = null;
-  };
-  nixpkgs.hostPlatform = config.nixpkgs.hostPlatform.system;
-  # Global and per-interface openings (firewall.nix read at
-  # 0192bb844360b5b42ebaf7f575f84d79910a5927: allowedTCPPorts and
-  # allowedTCPPortRanges = [ { from; to; } ], both also under interfaces.<name>).
-  networking.firewall =
-    let
-      fw = config.networking.firewall;
-      tcp = x: {
-        allowedTCPPorts = x.allowedTCPPorts or [ ];
-        allowedTCPPortRanges = x.allowedTCPPortRanges or [ ];
-      };
-    in
-    {
-      inherit (fw) enable;
-      interfaces = builtins.mapAttrs (_: tcp) (fw.interfaces or { });
-    }
-    // tcp fw;
-  services.openssh = {
-    inherit (ssh) enable ports;
-    settings = {
-      PermitRootLogin = ssh.settings.PermitRootLogin or null;
-      PasswordAuthentication = ssh.settings.PasswordAuthentication or null;
-      KbdInteractiveAuthentication = ssh.settings.KbdInteractiveAuthentication or null;
+  data = {
+    _analysis = {
+      inherit name expectedPlatform;
+      # qemu-vm.nix (the direct-boot test VM) declares virtualisation.useBootLoader.
+      vmOnly = config.virtualisation ? useBootLoader;
+      instantiates = toplevel.success;
+      instantiationError = null;
     };
-  };
-  virtualisation.docker.enable = config.virtualisation.docker.enable or false;
-  users.users = builtins.mapAttrs (_: user) config.users.users;
-  security = {
-    sudo.enable = config.security.sudo.enable or false;
-    sudo-rs.enable = config.security.sudo-rs.enable or false;
-  };
-  environment.systemPackages = map pkgName config.environment.systemPackages;
-  boot = {
-    isContainer = config.boot.isContainer or false;
-    loader = {
-      grub = {
-        inherit (grub) enable;
-        # grub.nix installs to the devices of every mirroredBoots entry
-        # (derived from `devices`/`device`, or set directly).
-        devices = l.unique (grub.devices ++ builtins.concatMap (m: m.devices) (grub.mirroredBoots or [ ]));
-      };
-      systemd-boot.enable = config.boot.loader.systemd-boot.enable or false;
-      generic-extlinux-compatible.enable =
-        config.boot.loader.generic-extlinux-compatible.enable or false;
-    };
-  };
-  fileSystems =
-    if config.fileSystems ? "/" then
-      {
-        "/" = {
-          inherit (config.fileSystems."/") device fsType;
+    nixpkgs.hostPlatform = config.nixpkgs.hostPlatform.system;
+    # Global and per-interface openings (firewall.nix read at
+    # 0192bb844360b5b42ebaf7f575f84d79910a5927: allowedTCPPorts and
+    # allowedTCPPortRanges = [ { from; to; } ], both also under interfaces.<name>).
+    networking.firewall =
+      let
+        fw = config.networking.firewall;
+        tcp = x: {
+          allowedTCPPorts = x.allowedTCPPorts or [ ];
+          allowedTCPPortRanges = x.allowedTCPPortRanges or [ ];
         };
+      in
+      {
+        inherit (fw) enable;
+        trustedInterfaces = fw.trustedInterfaces or [ ];
+        interfaces = builtins.mapAttrs (_: tcp) (fw.interfaces or { });
       }
-    else
-      { };
-  system = {
-    stateVersion = if stateVersionSet then config.system.stateVersion else null;
-    # Set by the enabled boot loader module ("" without one; top-level.nix).
-    boot.loader.id = config.system.boot.loader.id or "";
+      // tcp fw;
+    services.openssh = {
+      inherit (ssh) enable ports;
+      # sshd.nix: listenAddresses = [ { addr; port ? null; } ] (see ./semantics.nix).
+      listenAddresses = map (a: {
+        inherit (a) addr;
+        port = a.port or null;
+      }) (ssh.listenAddresses or [ ]);
+      settings = {
+        PermitRootLogin = ssh.settings.PermitRootLogin or null;
+        PasswordAuthentication = ssh.settings.PasswordAuthentication or null;
+        KbdInteractiveAuthentication = ssh.settings.KbdInteractiveAuthentication or null;
+      };
+    };
+    virtualisation.docker.enable = config.virtualisation.docker.enable or false;
+    users = {
+      users = builtins.mapAttrs (_: user) config.users.users;
+      mutableUsers = config.users.mutableUsers or true;
+      groups = builtins.mapAttrs (_: g: { members = g.members or [ ]; }) (config.users.groups or { });
+    };
+    # sudo.nix, sudo-rs.nix, doas.nix: enable and wheelNeedsPassword (default true).
+    security = builtins.listToAttrs (
+      map
+        (tool: {
+          name = tool;
+          value = {
+            enable = l.get [ "security" tool "enable" ] false config;
+            wheelNeedsPassword = l.get [ "security" tool "wheelNeedsPassword" ] true config;
+          };
+        })
+        [
+          "sudo"
+          "sudo-rs"
+          "doas"
+        ]
+    );
+    environment.systemPackages = map pkgName config.environment.systemPackages;
+    boot = {
+      isContainer = config.boot.isContainer or false;
+      loader = {
+        grub = {
+          inherit (grub) enable;
+          efiSupport = grub.efiSupport or false;
+          # grub.nix installs to the devices of every mirroredBoots entry
+          # (derived from `devices`/`device`, or set directly).
+          devices = l.unique (grub.devices ++ builtins.concatMap (m: m.devices) (grub.mirroredBoots or [ ]));
+        };
+        systemd-boot.enable = config.boot.loader.systemd-boot.enable or false;
+        generic-extlinux-compatible.enable =
+          config.boot.loader.generic-extlinux-compatible.enable or false;
+      };
+    };
+    fileSystems =
+      if config.fileSystems ? "/" then
+        {
+          "/" = {
+            inherit (config.fileSystems."/") device fsType;
+          };
+        }
+      else
+        { };
+    system = {
+      stateVersion = if stateVersionSet then config.system.stateVersion else null;
+      # Set by the enabled boot loader module ("" without one; top-level.nix).
+      boot.loader.id = config.system.boot.loader.id or "";
+    };
+    assertions = map (a: {
+      inherit (a) assertion message;
+    }) config.assertions;
+    inherit (config) warnings;
+    vmtest = {
+      testUser.name = l.get [ "vmtest" "testUser" "name" ] null config;
+      allowPasswordAuthentication = l.get [ "vmtest" "allowPasswordAuthentication" ] false config;
+    };
   };
-  assertions = map (a: {
-    inherit (a) assertion message;
-  }) config.assertions;
-  inherit (config) warnings;
-  vmtest = {
-    testUser.name = l.get [ "vmtest" "testUser" "name" ] null config;
-    allowPasswordAuthentication = l.get [ "vmtest" "allowPasswordAuthentication" ] false config;
-  };
-}
+in
+# Forced here, whole, before any rule reads it: an error in the configuration
+# (an unknown option, a type error) is then raised while reading that option,
+# with the module system's message naming the file that defines it, and not
+# from inside ./rules.nix.
+builtins.addErrorContext "while reading nixosConfigurations.${name} for the quick tier's analysis" (
+  builtins.deepSeq data data
+)

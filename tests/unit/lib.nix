@@ -38,6 +38,16 @@ rec {
   # Quote a string the way the `fix` lines show Nix values.
   quote = s: "\"${s}\"";
 
+  # Recursive update, right wins; packages (type = "derivation") are values, not trees.
+  update =
+    a: b:
+    if builtins.isAttrs a && builtins.isAttrs b && (b.type or null) != "derivation" then
+      a // builtins.mapAttrs (n: v: if a ? ${n} then update a.${n} v else v) b
+    else
+      b;
+
+  last = xs: builtins.elemAt xs (builtins.length xs - 1);
+
   # Stable de-duplication keeping the first occurrence.
   unique = builtins.foldl' (acc: x: if builtins.elem x acc then acc else acc ++ [ x ]) [ ];
 }

@@ -4,24 +4,36 @@
 # calls the module function itself with a stub `lib`, `pkgs`, `modulesPath`
 # and `config` that expose only what vm-shared.nix uses, and:
 #
-#  1. checks that every option the module defines is one of the NixOS options
-#     listed in `knownOptions` (each looked up in nixpkgs' source; a typo such
-#     as `services.openssh.setings` is reported), and that it imports only
-#     known nixpkgs modules;
-#  2. resolves the module's definitions (mkDefault/mkOverride/mkIf/mkMerge)
-#     over the nixpkgs defaults of those options, and adds the few effects of
-#     nixpkgs modules that the rules read (sshd opening its ports, docker and
-#     sudo adding packages, normal users' group and shell);
-#  3. turns the result into the rules' data with the same ./extract.nix the
-#     flake uses, and runs the rules.
+#  1. checks every option the module (and `extraConfig`) defines against the
+#     NixOS options listed in `nixosOptions` (each looked up in nixpkgs'
+#     source) and the module's own `options` (vmtest.*). An unknown option
+#     makes `nixos.config`, and so the check built from it, fail with the
+#     module system's message naming the option and the file; it also imports
+#     only known nixpkgs modules;
+#  2. merges the definitions the way lib/modules.nix does: per option, the
+#     highest priority wins (mkForce 50 < plain 100 < mkDefault 1000 < option
+#     default 1500), list options concatenate the definitions of that
+#     priority, other options must agree (else "conflicting definition
+#     values"); mkIf/mkMerge are pushed down to each option, and each value is
+#     type-checked (a wrong type fails naming option and file). NOT modelled:
+#     mkOrder/mkBefore/mkAfter (lists keep file order), `apply`, submodule
+#     defaults beyond the ones below, and an attribute under a false mkIf still
+#     exists (its options take their defaults);
+#  3. adds, as definitions, the few effects of nixpkgs modules the rules read
+#     (sshd opening its ports, programs.ssh and system-path putting packages
+#     in environment.systemPackages, docker and sudo adding theirs, normal
+#     users' group and shell), and turns the result into the rules' data with
+#     the same ./extract.nix the flake uses.
 #
-# What it cannot show (needs a real NixOS evaluation, i.e. nixpkgs): option
-# types, other modules' definitions and their NixOS assertions and warnings,
-# and whether the system derivation instantiates. Those three rules are listed
-# in `notEvaluated`; their data here is empty, not "passed".
+# What it cannot show (needs a real NixOS evaluation, i.e. nixpkgs): all other
+# modules' definitions, their NixOS assertions and warnings, and whether the
+# system derivation instantiates. Those three rules are listed in
+# `notEvaluated`; their data here is empty, not "passed".
 {
   module ? ../../machines/nixos/vm-shared.nix,
-  # Extra definitions merged over the module's (e.g. to break it in tests).
+  # Extra definitions merged with the module's, like a second module (e.g. to
+  # break it in tests): an attrset, or a function of the stub lib, e.g.
+  # `lib: { virtualisation.docker.enable = lib.mkForce false; }`.
   extraConfig ? { },
   name ? "vm",
   hostPlatform ? "x86_64-linux",
@@ -35,16 +47,24 @@ let
     _type = "override";
     inherit priority content;
   };
+  mkOrder = priority: content: {
+    _type = "order";
+    inherit priority content;
+  };
   stubLib = {
     mkOption = attrs: { _type = "option"; } // attrs;
     mkEnableOption = description: {
       _type = "option";
+      type = "bool";
       default = false;
       inherit description;
     };
-    inherit mkOverride;
+    inherit mkOverride mkOrder;
     mkDefault = mkOverride 1000;
+    mkOptionDefault = mkOverride 1500;
     mkForce = mkOverride 50;
+    mkBefore = mkOrder 500;
+    mkAfter = mkOrder 1500;
     mkIf = condition: content: {
       _type = "if";
       inherit condition content;
@@ -58,6 +78,7 @@ let
       bool = "bool";
       int = "int";
       port = "port";
+      package = "package";
       listOf = t: "listOf ${t}";
       nullOr = t: "nullOr ${t}";
       attrsOf = t: "attrsOf ${t}";
@@ -75,34 +96,51 @@ let
     git = pkg "git" { };
     docker = pkg "docker" { };
     sudo = pkg "sudo" { };
+    coreutils = pkg "coreutils" { };
     bashInteractive = pkg "bash-interactive" { shellPath = "/bin/bash"; };
     shadow = pkg "shadow" { shellPath = "/bin/nologin"; };
+    # lib.systems' platform attributes that a module may branch on.
+    stdenv.hostPlatform = {
+      system = hostPlatform;
+      isx86 = builtins.elem hostPlatform [
+        "x86_64-linux"
+        "i686-linux"
+      ];
+      isAarch64 = hostPlatform == "aarch64-linux";
+      isLinux = true;
+    };
   };
   modulesPath = "/offline-stub/nixpkgs/nixos/modules";
   # nixpkgs modules vm-shared.nix may import (checked to exist in nixpkgs).
   knownImports = [ "${modulesPath}/profiles/qemu-guest.nix" ];
 
-  # ---- NixOS options vm-shared.nix may define, with their nixpkgs defaults ---
+  # ---- NixOS options vm-shared.nix may define: type and nixpkgs default ------
   # Each looked up in nixpkgs' source with the search tool. The pin is
   # nixos-26.05 @ 02e08985a27c65ffd33d434eeb2e660a2e4dc84d, but the store holds
   # other revisions; read were (commit as named by the store, or "id" where the
   # store did not name the revision of the copy it returned):
-  #   services.openssh.{enable,package,openFirewall,ports,settings.PermitRootLogin,
-  #     settings.PasswordAuthentication,settings.KbdInteractiveAuthentication},
-  #   users.users.<name>.openssh.authorizedKeys.keys
-  #       nixos/modules/services/networking/ssh/sshd.nix   id 61933264874 (nixfmt era,
-  #       settings submodule, sshd-keygen.service; defaults below from it)
+  #   services.openssh.{enable,package,openFirewall,ports,listenAddresses,settings.*},
+  #   users.users.<name>.openssh.authorizedKeys.{keys,keyFiles}
+  #       nixos/modules/services/networking/ssh/sshd.nix   id 61933264874 and id 84058930
+  #       (settings is a freeform submodule: any settings.<name> is an option)
+  #   programs.ssh.package -> environment.corePackages   programs/ssh.nix   id 52451456462
+  #   environment.{systemPackages,corePackages}   config/system-path.nix   0354e8b747c8d69802d160ff408d1aece50472c9
   #   virtualisation.docker.enable  nixos/modules/virtualisation/docker.nix   id 88920425
   #   security.sudo.{enable,wheelNeedsPassword}
   #       nixos/modules/security/sudo.nix   02627d7620b37fa0d0d51f9103b4737a3728ca7f (old copy)
-  #   users.users.<name>.{isNormalUser,description,extraGroups,initialPassword,shell,...}
+  #   security.sudo-rs.*   security/sudo-rs.nix   0a37316d6cfea44280f4470b6867a711a24606bd
+  #   security.doas.*      security/doas.nix      01239b864f8472863b56a1fc26876324d9cd7c90
+  #   users.mutableUsers, users.groups.<name>.members,
+  #   users.users.<name>.{isNormalUser,description,extraGroups,group,enable,name,
+  #     password,initialPassword,hashedPassword,initialHashedPassword,hashedPasswordFile,shell}
   #       nixos/modules/config/users-groups.nix   005ab72f9cf5a75cdcd9ff672fb4a3b03391619f
   #   boot.loader.grub.{enable,device,devices,mirroredBoots}
   #       nixos/modules/system/boot/loader/grub/grub.nix   id 25306865466
-  #   fileSystems."/" by label + grub on /dev/vda = the `qemu` image variant:
+  #   fileSystems."/" by label + grub on /dev/vda = the `qemu` image variant,
+  #   systemd-boot + "/boot" = ESP by label = the EFI variant:
   #       nixos/modules/virtualisation/disk-image.nix   5c623338d0c62d15a11b12e46ee8b04a48482c2f
   #       nixos/modules/image/images.nix                0fdcf49e8b5e244e4da5fe0113809f6efe9c1ea2
-  #   networking.firewall.{enable,allowedTCPPorts}
+  #   networking.firewall.{enable,allowedTCPPorts,allowedTCPPortRanges,interfaces}
   #       nixos/modules/services/networking/firewall.nix   0192bb844360b5b42ebaf7f575f84d79910a5927
   #   system.stateVersion (and its highestPrio test)
   #       nixos/modules/misc/version.nix   03a362fe87d4d19a45525bc0adab2f17a562f99a
@@ -110,127 +148,282 @@ let
   #   networking.hostName vs the test framework's mkDefault <node name>:
   #       nixos/lib/testing/network.nix   003d58163f469fbeb0d51e4ef8d46af622759627
   #   Not re-read here (long-standing): networking.hostName's declaration,
-  #   nix.settings.experimental-features, environment.systemPackages.
-  # `<name>` matches any attribute name (attrsOf options).
-  knownOptions = {
-    "networking.hostName" = "nixos";
-    "networking.firewall.enable" = true;
-    "networking.firewall.allowedTCPPorts" = [ ];
-    "nix.settings.experimental-features" = [ ];
-    "services.openssh.enable" = false;
-    "services.openssh.openFirewall" = true;
-    "services.openssh.ports" = [ 22 ];
-    "services.openssh.package" = stubPkgs.openssh; # programs.ssh.package
-    "services.openssh.settings.PermitRootLogin" = "prohibit-password";
-    "services.openssh.settings.PasswordAuthentication" = true;
-    "services.openssh.settings.KbdInteractiveAuthentication" = true;
-    "virtualisation.docker.enable" = false;
-    "security.sudo.enable" = true;
-    "security.sudo.wheelNeedsPassword" = true;
-    "environment.systemPackages" = [ ];
-    "boot.loader.grub.enable" = true;
-    "boot.loader.grub.device" = "";
-    "boot.loader.grub.devices" = [ ];
-    "boot.loader.grub.mirroredBoots" = [ ];
-    "system.stateVersion" = "26.05";
-    "users.users.<name>.isNormalUser" = false;
-    "users.users.<name>.description" = "";
-    "users.users.<name>.extraGroups" = [ ];
-    "users.users.<name>.initialPassword" = null;
-    "users.users.<name>.openssh.authorizedKeys.keys" = [ ];
-    "fileSystems.<name>.device" = null;
-    "fileSystems.<name>.fsType" = "auto";
+  #   networking.firewall.trustedInterfaces, nix.settings (freeform),
+  #   boot.loader.grub.efiSupport, boot.loader.systemd-boot.enable,
+  #   boot.loader.efi.canTouchEfiVariables.
+  # `<name>` matches any attribute name (attrsOf options); an exact name wins.
+  # Types are the stub's names ("listOf str", "nullOr str", "anything", ...).
+  opt = type: default: { inherit type default; };
+  pattern = type: { inherit type; };
+  nixosOptions = {
+    "networking.hostName" = opt "str" "nixos";
+    "networking.firewall.enable" = opt "bool" true;
+    "networking.firewall.allowedTCPPorts" = opt "listOf port" [ ];
+    "networking.firewall.allowedTCPPortRanges" = opt "listOf attrs" [ ];
+    "networking.firewall.trustedInterfaces" = opt "listOf str" [ ];
+    "networking.firewall.interfaces.<name>.allowedTCPPorts" = pattern "listOf port";
+    "networking.firewall.interfaces.<name>.allowedTCPPortRanges" = pattern "listOf attrs";
+    "nix.settings.experimental-features" = opt "listOf str" [ ];
+    "nix.settings.<name>" = pattern "anything";
+    "services.openssh.enable" = opt "bool" false;
+    "services.openssh.openFirewall" = opt "bool" true;
+    "services.openssh.ports" = opt "listOf port" [ 22 ];
+    "services.openssh.listenAddresses" = opt "listOf attrs" [ ];
+    "services.openssh.package" = opt "package" stubPkgs.openssh;
+    "services.openssh.settings.PermitRootLogin" = opt "str" "prohibit-password";
+    "services.openssh.settings.PasswordAuthentication" = opt "bool" true;
+    "services.openssh.settings.KbdInteractiveAuthentication" = opt "bool" true;
+    "services.openssh.settings.<name>" = pattern "anything";
+    "programs.ssh.package" = opt "package" stubPkgs.openssh;
+    "virtualisation.docker.enable" = opt "bool" false;
+    "security.sudo.enable" = opt "bool" true;
+    "security.sudo.wheelNeedsPassword" = opt "bool" true;
+    "security.sudo-rs.enable" = opt "bool" false;
+    "security.sudo-rs.wheelNeedsPassword" = opt "bool" true;
+    "security.doas.enable" = opt "bool" false;
+    "security.doas.wheelNeedsPassword" = opt "bool" true;
+    "environment.systemPackages" = opt "listOf package" [ ];
+    # No default: system-path.nix defines it (see `effects`).
+    "environment.corePackages" = pattern "listOf package";
+    "boot.loader.grub.enable" = opt "bool" true;
+    "boot.loader.grub.device" = opt "str" "";
+    "boot.loader.grub.devices" = opt "listOf str" [ ];
+    "boot.loader.grub.mirroredBoots" = opt "listOf attrs" [ ];
+    "boot.loader.grub.efiSupport" = opt "bool" false;
+    "boot.loader.systemd-boot.enable" = opt "bool" false;
+    "boot.loader.efi.canTouchEfiVariables" = opt "bool" false;
+    "system.stateVersion" = opt "str" "26.05";
+    "users.mutableUsers" = opt "bool" true;
+    "users.groups.<name>.members" = pattern "listOf str";
+    "users.users.<name>.enable" = pattern "bool";
+    "users.users.<name>.name" = pattern "str";
+    "users.users.<name>.isNormalUser" = pattern "bool";
+    "users.users.<name>.description" = pattern "str";
+    "users.users.<name>.group" = pattern "str";
+    "users.users.<name>.extraGroups" = pattern "listOf str";
+    "users.users.<name>.shell" = pattern "anything";
+    "users.users.<name>.password" = pattern "nullOr str";
+    "users.users.<name>.initialPassword" = pattern "nullOr str";
+    "users.users.<name>.hashedPassword" = pattern "nullOr str";
+    "users.users.<name>.initialHashedPassword" = pattern "nullOr str";
+    "users.users.<name>.hashedPasswordFile" = pattern "nullOr str";
+    "users.users.<name>.openssh.authorizedKeys.keys" = pattern "listOf str";
+    "users.users.<name>.openssh.authorizedKeys.keyFiles" = pattern "listOf anything";
+    "fileSystems.<name>.device" = pattern "nullOr str";
+    "fileSystems.<name>.fsType" = pattern "str";
   };
 
   split = p: builtins.filter builtins.isString (builtins.split "\\." p);
-  matches =
-    pattern: path:
-    builtins.length pattern == builtins.length path
-    && builtins.all (i: builtins.elemAt pattern i == "<name>" || builtins.elemAt pattern i == builtins.elemAt path i) (
-      builtins.genList (i: i) (builtins.length path)
-    );
-  known = path: builtins.any (p: matches (split p) path) (builtins.attrNames knownOptions);
-  # ---- module definitions -> plain values ------------------------------------
+  dotted = builtins.concatStringsSep ".";
   isPkg = v: builtins.isAttrs v && (v.type or null) == "derivation";
   isTree = v: builtins.isAttrs v && !(isPkg v);
   is = t: v: builtins.isAttrs v && (v._type or null) == t;
-  # A false mkIf: no definition at all.
-  absent = {
-    _type = "absent";
-  };
-  # Strip mkOverride/mkDefault, evaluate mkIf, flatten mkMerge.
-  strip =
-    v:
-    if !(isTree v) then
-      v
-    else if is "override" v then
-      strip v.content
-    else if is "if" v then
-      (if v.condition then strip v.content else absent)
-    else if is "merge" v then
-      builtins.foldl' merge { } (map strip v.contents)
-    else
-      builtins.mapAttrs (_: strip) v;
-  merge =
-    a: b:
-    if is "absent" b then
-      a
-    else if isTree a && isTree b then
-      a // builtins.mapAttrs (n: v: if a ? ${n} then merge a.${n} v else v) b
-    else
-      b;
-  dropAbsent =
-    v:
-    if isTree v then
-      builtins.mapAttrs (_: dropAbsent) (
-        builtins.removeAttrs v (builtins.filter (n: is "absent" v.${n}) (builtins.attrNames v))
-      )
-    else
-      v;
 
-  # Leaf paths of a definition tree (stops at packages and at known options).
-  leaves =
-    prefix: v:
-    if isTree v && !(known prefix) then
-      builtins.concatMap (n: leaves (prefix ++ [ n ]) v.${n}) (builtins.attrNames v)
-    else
-      [ prefix ];
-
-  # Declared option defaults (the module's own `options`).
-  optionDefaults =
-    opts:
-    if opts ? _type && opts._type == "option" then
-      opts.default or null
-    else
-      builtins.mapAttrs (_: optionDefaults) opts;
-
-  setPath =
-    path: value:
-    if path == [ ] then value else { ${builtins.head path} = setPath (builtins.tail path) value; };
-  nixpkgsDefaults = builtins.foldl' merge { } (
-    map (p: if builtins.elem "<name>" (split p) then { } else setPath (split p) knownOptions.${p}) (
-      builtins.attrNames knownOptions
-    )
-  );
-
+  # ---- the module and its own options ----------------------------------------
   called = import module {
     config = final;
     lib = stubLib;
     pkgs = stubPkgs;
     inherit modulesPath;
   };
-  definitions = dropAbsent (merge (strip (called.config or { })) extraConfig);
-  declared = optionDefaults (called.options or { });
-  resolved = merge (merge nixpkgsDefaults declared) definitions;
+  # vmtest.* as declared by the module: path -> { type; default; }.
+  declared =
+    let
+      go =
+        path: v:
+        if is "option" v then
+          [
+            {
+              name = dotted path;
+              value = {
+                type = v.type or "anything";
+              } // (if v ? default then { inherit (v) default; } else { });
+            }
+          ]
+        else if builtins.isAttrs v then
+          builtins.concatMap (n: go (path ++ [ n ]) v.${n}) (builtins.attrNames v)
+        else
+          [ ];
+    in
+    builtins.listToAttrs (go [ ] (called.options or { }));
+  options = nixosOptions // declared;
+  exact = builtins.filter (p: !(builtins.elem "<name>" (split p))) (builtins.attrNames options);
+  patterns = map (p: {
+    inherit p;
+    parts = split p;
+  }) (builtins.filter (p: builtins.elem "<name>" (split p)) (builtins.attrNames options));
+  matches =
+    parts: path:
+    builtins.length parts == builtins.length path
+    && builtins.all (i: builtins.elemAt parts i == "<name>" || builtins.elemAt parts i == builtins.elemAt path i) (
+      builtins.genList (i: i) (builtins.length path)
+    );
+  # The option declared at `path`, or null.
+  optionAt =
+    path:
+    let
+      p = dotted path;
+      found = builtins.filter (x: matches x.parts path) patterns;
+    in
+    if builtins.elem p exact then
+      options.${p}
+    else if found != [ ] then
+      options.${(builtins.head found).p}
+    else
+      null;
 
-  # ---- effects of nixpkgs modules that the rules read ------------------------
-  ssh = resolved.services.openssh;
-  userDefaults = n: u: {
+  # ---- types ------------------------------------------------------------------
+  typeOk =
+    t: v:
+    let
+      inner = prefix: builtins.substring (builtins.stringLength prefix) (-1) t;
+    in
+    if t == "bool" then
+      builtins.isBool v
+    else if t == "str" then
+      builtins.isString v
+    else if t == "int" || t == "port" then
+      builtins.isInt v
+    else if t == "package" then
+      isPkg v
+    else if t == "attrs" then
+      builtins.isAttrs v
+    else if l.hasPrefix "nullOr " t then
+      v == null || typeOk (inner "nullOr ") v
+    else if l.hasPrefix "listOf " t then
+      builtins.isList v && builtins.all (typeOk (inner "listOf ")) v
+    else
+      true;
+  show =
+    v:
+    if isPkg v then
+      "«derivation ${v.name}»"
+    else
+      let
+        j = builtins.tryEval (builtins.toJSON v);
+      in
+      if j.success then j.value else "«value»";
+
+  # ---- merging, as lib/modules.nix does it ------------------------------------
+  # A definition: { file; prio; conds; value; }. Wrappers are peeled at each
+  # level; mkIf conditions are kept and only evaluated at the option itself.
+  peel =
+    def:
+    let
+      v = def.value;
+    in
+    if is "override" v then
+      peel (def // { prio = v.priority; value = v.content; })
+    else if is "if" v then
+      peel (def // { conds = def.conds ++ [ v.condition ]; value = v.content; })
+    else if is "merge" v then
+      builtins.concatMap (c: peel (def // { value = c; })) v.contents
+    else if is "order" v then
+      peel (def // { value = v.content; })
+    else
+      [ def ];
+
+  resolve =
+    path: defs:
+    let
+      peeled = builtins.concatMap peel defs;
+      trees = builtins.filter (d: isTree d.value) peeled;
+      names = l.unique (builtins.concatMap (d: builtins.attrNames d.value) trees);
+    in
+    if optionAt path != null || trees == [ ] then
+      optionValue path peeled
+    else
+      builtins.listToAttrs (
+        map (n: {
+          name = n;
+          value = resolve (path ++ [ n ]) (
+            builtins.concatMap (d: if d.value ? ${n} then [ (d // { value = d.value.${n}; }) ] else [ ]) trees
+          );
+        }) names
+      );
+
+  optionValue =
+    path: defs:
+    let
+      o = optionAt path;
+      p = dotted path;
+      active = builtins.filter (d: builtins.all (c: c) d.conds) defs;
+      best = builtins.foldl' (m: d: if d.prio < m then d.prio else m) 9999 active;
+      top = builtins.filter (d: d.prio == best) active;
+      each = f: builtins.concatStringsSep "" (map (d: "\n- In `${d.file}': ${show d.value}") f);
+      values = map (
+        d:
+        if o == null || typeOk o.type d.value then
+          d.value
+        else
+          throw "A definition for option `${p}' is not of type `${o.type}'. Definition values:${each [ d ]}"
+      ) top;
+    in
+    if active == [ ] then
+      (if o == null then null else o.default or null)
+    else if o != null && l.hasPrefix "listOf " o.type then
+      builtins.concatLists values
+    else if builtins.all (v: v == builtins.head values) values then
+      builtins.head values
+    else
+      throw "The option `${p}' has conflicting definition values:${each top}";
+
+  setPath =
+    path: value:
+    if path == [ ] then value else { ${builtins.head path} = setPath (builtins.tail path) value; };
+  def = file: prio: value: {
+    inherit file prio value;
+    conds = [ ];
+  };
+  defaults = map (p: def "nixpkgs: option default" 1500 (setPath (split p) options.${p}.default)) (
+    builtins.filter (p: options.${p} ? default) exact
+  );
+
+  # ---- effects of nixpkgs modules that the rules read, as definitions ---------
+  cfg = final;
+  when = cond: d: d // { conds = [ cond ]; };
+  effects = [
+    # sshd.nix: networking.firewall.allowedTCPPorts = optionals openFirewall ports
+    (when (cfg.services.openssh.enable && cfg.services.openssh.openFirewall) (
+      def "nixpkgs: services/networking/ssh/sshd.nix" 100 {
+        networking.firewall.allowedTCPPorts = cfg.services.openssh.ports;
+      }
+    ))
+    # programs/ssh.nix: environment.corePackages = [ cfg.package ] (always)
+    (def "nixpkgs: programs/ssh.nix" 100 { environment.corePackages = [ cfg.programs.ssh.package ]; })
+    # system-path.nix: corePackages = (core tools); systemPackages = corePackages ++ defaultPackages
+    (def "nixpkgs: config/system-path.nix" 100 {
+      environment.corePackages = [ stubPkgs.coreutils ];
+      environment.systemPackages = cfg.environment.corePackages;
+    })
+    # docker.nix: environment.systemPackages = [ cfg.package ]
+    (when cfg.virtualisation.docker.enable (
+      def "nixpkgs: virtualisation/docker.nix" 100 { environment.systemPackages = [ stubPkgs.docker ]; }
+    ))
+    # sudo.nix: environment.systemPackages = [ sudo ]
+    (when cfg.security.sudo.enable (
+      def "nixpkgs: security/sudo.nix" 100 { environment.systemPackages = [ stubPkgs.sudo ]; }
+    ))
+    # grub.nix: devices includes `device` when it is set.
+    (when (cfg.boot.loader.grub.device != "") (
+      def "nixpkgs: system/boot/loader/grub/grub.nix" 100 {
+        boot.loader.grub.devices = [ cfg.boot.loader.grub.device ];
+      }
+    ))
+  ];
+
+  sources = [
+    (def (toString module) 100 (called.config or { }))
+    (def "extraConfig" 100 (if builtins.isFunction extraConfig then extraConfig stubLib else extraConfig))
+  ];
+  merged = resolve [ ] (defaults ++ sources ++ effects);
+
+  # users-groups.nix: isNormalUser sets group "users" and useDefaultShell
+  # (users.defaultUserShell, bash); otherwise the shell defaults to
+  # pkgs.shadow (nologin). It always defines root.
+  userDefaults = u: {
     isNormalUser = false;
     enable = true;
-    # users-groups.nix: isNormalUser sets group "users" and useDefaultShell
-    # (users.defaultUserShell, bash); otherwise the shell defaults to
-    # pkgs.shadow (nologin).
     group = if u.isNormalUser or false then "users" else "";
     shell = if u.isNormalUser or false then stubPkgs.bashInteractive else stubPkgs.shadow;
     extraGroups = [ ];
@@ -244,55 +437,83 @@ let
       keyFiles = [ ];
     };
   };
-  final = merge resolved {
-    networking.firewall.allowedTCPPorts =
-      resolved.networking.firewall.allowedTCPPorts
-      # sshd.nix: networking.firewall.allowedTCPPorts = optionals openFirewall ports
-      ++ (if ssh.enable && ssh.openFirewall then ssh.ports else [ ]);
-    environment.systemPackages =
-      resolved.environment.systemPackages
-      # docker.nix: environment.systemPackages = [ cfg.package ]
-      ++ (if resolved.virtualisation.docker.enable then [ stubPkgs.docker ] else [ ])
-      # sudo.nix: environment.systemPackages = [ sudo ]
-      ++ (if resolved.security.sudo.enable then [ stubPkgs.sudo ] else [ ]);
-    # grub.nix: devices includes `device` when it is set.
-    boot.loader.grub.devices =
-      resolved.boot.loader.grub.devices
-      ++ (if resolved.boot.loader.grub.device != "" then [ resolved.boot.loader.grub.device ] else [ ]);
-    boot.isContainer = false;
-    users.users = builtins.mapAttrs (n: u: merge (userDefaults n u) u) (
-      {
-        # users-groups.nix always defines root.
-        root = {
-          group = "root";
-        };
-      }
-      // (resolved.users.users or { })
-    );
+  final = merged // {
+    users = (merged.users or { }) // {
+      users = builtins.mapAttrs (_: u: l.update (userDefaults u) u) (
+        {
+          root = {
+            group = "root";
+            shell = stubPkgs.bashInteractive;
+          };
+        }
+        // (merged.users.users or { })
+      );
+      groups = merged.users.groups or { };
+    };
+    boot = l.update (merged.boot or { }) { isContainer = false; };
     nixpkgs.hostPlatform.system = hostPlatform;
     assertions = [ ];
     warnings = [ ];
     # Instantiation needs nixpkgs: not evaluated here (see notEvaluated).
-    system.build.toplevel.drvPath = "/offline-stub";
+    system = (merged.system or { }) // {
+      build.toplevel.drvPath = "/offline-stub";
+      boot.loader.id = "";
+    };
   };
 
-  stateVersionDefined = definitions ? system && definitions.system ? stateVersion;
+  # ---- definitions that name no option ----------------------------------------
+  # Every definition path, known or not (mkIf conditions ignored, as the module
+  # system reports an undeclared option under a false mkIf too).
+  walk =
+    file: path: v:
+    if is "override" v || is "order" v || is "if" v then
+      walk file path v.content
+    else if is "merge" v then
+      builtins.concatMap (walk file path) v.contents
+    else if optionAt path != null || !(isTree v) then
+      [
+        {
+          inherit file;
+          path = dotted path;
+          known = optionAt path != null;
+        }
+      ]
+    else
+      builtins.concatMap (n: walk file (path ++ [ n ]) v.${n}) (builtins.attrNames v);
+  defined = builtins.concatMap (s: walk s.file [ ] s.value) sources;
+  unknown = builtins.filter (d: !d.known) defined;
+  unknownOptions = map (d: d.path) unknown;
+  checkedConfig =
+    if unknown == [ ] then
+      final
+    else
+      throw (
+        builtins.concatStringsSep "\n" (
+          map (d: "The option `${d.path}' does not exist. Definition values:\n- In `${d.file}'") unknown
+        )
+      );
+
+  stateVersionDefined = builtins.elem "system.stateVersion" definedPaths;
+  definedPaths = map (d: d.path) defined;
   # Shaped like the part of a nixosSystem result that ./extract.nix reads.
   nixos = {
-    config = final;
+    config = checkedConfig;
     options.system.stateVersion.highestPrio = if stateVersionDefined then 100 else 1500;
   };
   data = import ./extract.nix { inherit name expectedPlatform nixos; };
   r = import ./rules.nix;
-  definedPaths = map (builtins.concatStringsSep ".") (leaves [ ] definitions);
 in
 {
-  inherit data definedPaths nixos;
+  inherit
+    data
+    definedPaths
+    nixos
+    unknownOptions
+    ;
   imports = map toString (called.imports or [ ]);
   unknownImports = builtins.filter (i: !(builtins.elem (toString i) knownImports)) (
     called.imports or [ ]
   );
-  unknownOptions = builtins.filter (p: !(known (split p))) definedPaths;
   findings = r.analyse data;
   notEvaluated = [
     "nixos-assertions"

@@ -16,17 +16,20 @@
 #     };
 #     nixpkgs.hostPlatform = "x86_64-linux";
 #     networking.firewall = { enable; allowedTCPPorts; allowedTCPPortRanges = [ { from; to; } ];
+#                             trustedInterfaces;
 #                             interfaces.<name> = { allowedTCPPorts; allowedTCPPortRanges; }; };
-#     services.openssh = { enable; ports; settings = { PermitRootLogin;
-#                          PasswordAuthentication; KbdInteractiveAuthentication; }; };
+#     services.openssh = { enable; ports; listenAddresses = [ { addr; port; } ];
+#                          settings = { PermitRootLogin; PasswordAuthentication;
+#                                       KbdInteractiveAuthentication; }; };
 #     virtualisation.docker.enable = true;
 #     users.users.<name> = { isNormalUser; group; extraGroups; shell;  # shell: basename, e.g. "bash"
 #                            enable; password; initialPassword; hashedPassword;
 #                            initialHashedPassword; hashedPasswordFile;
 #                            openssh.authorizedKeys = { keys; keyFiles; }; };
-#     security = { sudo.enable; sudo-rs.enable; };
-#     environment.systemPackages = [ "openssh" ... ];            # package names
-#     boot = { isContainer; loader = { grub = { enable; devices; };
+#     users = { mutableUsers; groups.<name>.members = [ "dev" ]; };
+#     security.<sudo|sudo-rs|doas> = { enable; wheelNeedsPassword; };
+#     environment.systemPackages = [ "openssh" ... ];  # package names, corePackages included
+#     boot = { isContainer; loader = { grub = { enable; devices; efiSupport; };
 #              systemd-boot.enable; generic-extlinux-compatible.enable; }; };
 #     system.boot.loader.id = "grub";           # the enabled loader module's id, "" for none
 #     fileSystems."/" = { device; fsType; };
@@ -37,112 +40,46 @@
 #   }
 #
 # Every rule has an id (also the check's subtest name in the manifest), a
-# title, and `check : data -> [ finding ]`.
+# title, its usual severity and fix (the README's rule table is generated from
+# them: ./rule-table.nix), and `check : data -> [ finding ]`. What NixOS does
+# with the options, and where in nixpkgs that was read, is in ./semantics.nix.
 let
   l = import ./lib.nix;
+  s = import ./semantics.nix;
   inherit (l) get when quote;
 
   name = d: get [ "_analysis" "name" ] "vm" d;
   testUser = d: get [ "vmtest" "testUser" "name" ] null d;
-  users = d: get [ "users" "users" ] { } d;
-  normalUsers = d: builtins.filter (u: u.isNormalUser or false) (builtins.attrValues (users d));
-  groupsOf = u: (u.extraGroups or [ ]) ++ [ (u.group or "") ];
+  inherit (s) users;
+  # Names of the normal users, in attribute order.
+  normalUsers = d: builtins.filter (n: (users d).${n}.isNormalUser or false) (builtins.attrNames (users d));
   openssh = d: get [ "services" "openssh" ] { } d;
-  sshSetting = s: default: d: get [ "settings" s ] default (openssh d);
+  sshSetting = setting: default: d: get [ "settings" setting ] default (openssh d);
   sshdEnabled = d: (openssh d).enable or false;
-
-  # "The test user is in <group>": vmtest.testUser when the configuration
-  # defines it, else any normal user.
-  memberOf =
-    group: d:
-    let
-      u = testUser d;
-    in
-    if u != null then
-      (users d) ? ${u} && builtins.elem group (groupsOf (users d).${u})
+  # The platform the configuration is built for (the check's, when the data has none).
+  platform = d: get [ "nixpkgs" "hostPlatform" ] (get [ "_analysis" "expectedPlatform" ] "x86_64-linux" d) d;
+  showValue =
+    v:
+    if v == null then
+      "unset"
+    else if builtins.isBool v then
+      (if v then "true" else "false")
+    else if builtins.isList v then
+      builtins.concatStringsSep ", " (map showValue v)
     else
-      builtins.any (x: builtins.elem group (groupsOf x)) (normalUsers d);
+      toString v;
 
-  groupRule = group: d: {
-    id = "${group}-group";
-    severity = "error";
-    option = "users.users.${if testUser d != null then testUser d else "<name>"}.extraGroups";
-    message =
-      if testUser d != null then
-        "Test user ${testUser d} is not in the ${group} group"
-      else
-        "No normal user is in the ${group} group";
-    fix = "add ${quote group} to users.users.${
-      if testUser d != null then testUser d else "<name>"
-    }.extraGroups";
-  };
-
-  # A password that logs in: set, and not locked ("!...") or disabled ("*").
-  usable = p: p != null && p != "" && !(l.hasPrefix "!" p) && !(l.hasPrefix "*" p);
-  hasCredential =
-    u:
-    (u.openssh.authorizedKeys.keys or [ ]) != [ ]
-    || (u.openssh.authorizedKeys.keyFiles or [ ]) != [ ]
-    || (u.password or null) != null
-    || (u.initialPassword or null) != null
-    || usable (u.hashedPassword or null)
-    || usable (u.initialHashedPassword or null)
-    || (u.hashedPasswordFile or null) != null;
-  loginShell =
-    u:
-    let
-      s = u.shell or "bash";
-    in
-    s != null && !(builtins.elem s [
-      "nologin"
-      "false"
-    ]);
-  canLogIn = u: (u.enable or true) && loginShell u && hasCredential u;
-
-  boot = d: get [ "boot" ] { } d;
-  vmOnly = d: get [ "_analysis" "vmOnly" ] false d;
-  isContainer = d: (boot d).isContainer or false;
-  # The boot rules do not apply to a direct-boot test VM (qemu-vm.nix boots the
-  # kernel and mounts its own file systems) or to a container.
-  bootsItself = d: !(vmOnly d) && !(isContainer d);
-
-  # Every boot loader module sets system.boot.loader.id (declared with default
-  # "" in nixos/modules/system/activation/top-level.nix, read at
-  # 01502f439c6a734621f212e450e7a6a9f35a0c5f; grub.nix: "Common attribute for
-  # boot loaders so only one of them can be set at once"): "grub",
-  # "systemd-boot", "generic-extlinux-compatible", "limine" (limine.nix sets it
-  # and grub.enable = mkDefault false; read at
-  # 416819a31ea7d634847ff44c0e66e33e28ea4adb), ... GRUB also needs a device:
-  # grub.nix asserts mirroredBoots != [ ] (stored copy id 25306865466,
-  # nixfmt-era grub.nix). The pin nixos-26.05 02e08985 is not stored.
-  hasBootLoader =
-    d:
-    let
-      loader = (boot d).loader or { };
-      grub = loader.grub or { };
-      id = get [ "system" "boot" "loader" "id" ] "" d;
-    in
-    ((grub.enable or false) && (grub.devices or [ ]) != [ ])
-    || (loader.systemd-boot.enable or false)
-    || (loader.generic-extlinux-compatible.enable or false)
-    || (id != "" && id != "grub");
-
-  # Port 22 is open when the firewall allows it on any interface, by port or
-  # by range (firewall.nix: allowedTCPPorts/allowedTCPPortRanges, global and
-  # per interface; read at 0192bb844360b5b42ebaf7f575f84d79910a5927).
-  opensPort22 =
-    fw:
-    let
-      inRange = r: (r.from or 65536) <= 22 && 22 <= (r.to or (-1));
-      opens =
-        x: builtins.elem 22 (x.allowedTCPPorts or [ ]) || builtins.any inRange (x.allowedTCPPortRanges or [ ]);
-    in
-    opens fw || builtins.any opens (builtins.attrValues (fw.interfaces or { }));
-
-  # A rule with one fixed finding, reported under the rule's own id when
-  # `failing data` holds.
-  simpleRule =
+  # The finding of rule `r` (its id, severity and fix unless `f` names others).
+  finding =
+    r: f:
     {
+      inherit (r) id severity fix;
+    }
+    // f;
+
+  # A rule with one fixed finding, reported when `failing data` holds.
+  simpleRule =
+    r@{
       id,
       title,
       severity ? "error",
@@ -152,30 +89,91 @@ let
       fix,
     }:
     {
-      inherit id title;
-      check =
-        d:
-        when (failing d) {
-          inherit
-            id
-            severity
-            option
-            message
-            fix
-            ;
-        };
+      inherit id title severity fix;
+      check = d: when (failing d) (finding (r // { inherit severity; }) { inherit option message; });
     };
 
-  showValue = v: if v == null then "unset" else if builtins.isBool v then (if v then "true" else "false") else toString v;
+  # ---- groups: the test user (vmtest.testUser.name), else any normal user ----
+  groupProblem =
+    group: d:
+    let
+      u = testUser d;
+      us = users d;
+    in
+    if u != null then
+      if !(us ? ${u}) then
+        "Test user ${u} is not defined in users.users"
+      else if !(us.${u}.enable or true) then
+        "Test user ${u} is disabled (users.users.${u}.enable = false)"
+      else if !(s.inGroup d group u us.${u}) then
+        "Test user ${u} is not in the ${group} group"
+      else
+        null
+    else if builtins.any (n: s.inGroup d group n (users d).${n}) (normalUsers d) then
+      null
+    else
+      "No normal user is in the ${group} group";
+
+  groupRule = group: rec {
+    id = "${group}-group";
+    title = "The test user is in the ${group} group (extraGroups, primary group or users.groups.${group}.members)";
+    severity = "error";
+    fix = "add ${quote group} to users.users.<name>.extraGroups";
+    check =
+      d:
+      let
+        problem = groupProblem group d;
+        u = testUser d;
+        who = if u != null then u else "<name>";
+        undefined = u != null && !((users d) ? ${u});
+      in
+      when (problem != null) {
+        inherit id severity;
+        option = if undefined then "vmtest.testUser.name" else "users.users.${who}.extraGroups";
+        message = problem;
+        fix =
+          if undefined then
+            "set vmtest.testUser.name to a user defined in users.users (vm-shared.nix defines that user itself)"
+          else
+            "add ${quote group} to users.users.${who}.extraGroups";
+      };
+  };
+
+  # ---- login: why a normal user cannot log in (null when it can) -------------
+  # SSH keys count only with sshd on; an empty hashed password logs in at the
+  # console (users-groups.nix, see ./semantics.nix).
+  loginProblem =
+    d: n: u:
+    let
+      p = s.password d u;
+      keys = s.keys u;
+    in
+    if !(u.enable or true) then
+      "${n} is disabled (enable = false)"
+    else if !(s.loginShell u) then
+      "${n} has the login shell ${showValue (u.shell or null)}"
+    else if (keys != [ ] && sshdEnabled d) || p.state == "set" || p.state == "empty" then
+      null
+    else
+      "${n} has ${if keys == [ ] then "no SSH key" else "SSH keys but sshd is off"} and ${s.passwordText p}";
+
+  # Users in wheel that must be able to escalate: the test user, else every normal user in wheel.
+  wheelUsers =
+    d:
+    let
+      u = testUser d;
+      us = users d;
+      inWheel = n: us ? ${n} && s.inGroup d "wheel" n us.${n};
+    in
+    builtins.filter inWheel (if u != null then [ u ] else normalUsers d);
 
   # vmtest.allowPasswordAuthentication: passwords (and keyboard-interactive) on purpose.
   passwordsOnPurpose = d: get [ "vmtest" "allowPasswordAuthentication" ] false d;
 
-  # An sshd setting that must refuse something: a finding under the rule's id,
-  # quoting the value (sshd's default when unset), when sshd is on, the value
-  # is not `refused` and the configuration does not allow it on purpose.
+  # An sshd setting that must refuse something, quoting the value (sshd.nix's
+  # default when unset), unless the configuration allows it on purpose.
   sshdRule =
-    {
+    r@{
       id,
       title,
       severity ? "error",
@@ -187,22 +185,25 @@ let
       fix,
     }:
     {
-      inherit id title;
+      inherit id title severity fix;
       check =
         d:
         let
           v = sshSetting setting default d;
         in
-        when (sshdEnabled d && !(refused v) && !(allowedOnPurpose d)) {
-          inherit
-            id
-            severity
-            fix
-            ;
-          option = "services.openssh.settings.${setting}";
-          message = "sshd ${says} (${setting} = ${showValue v})";
-        };
+        when (sshdEnabled d && !(refused v) && !(allowedOnPurpose d)) (
+          finding (r // { inherit severity; }) {
+            option = "services.openssh.settings.${setting}";
+            message = "sshd ${says} (${setting} = ${showValue v})";
+          }
+        );
     };
+
+  boot = d: get [ "boot" ] { } d;
+  vmOnly = d: get [ "_analysis" "vmOnly" ] false d;
+  # The boot rules do not apply to a direct-boot test VM (qemu-vm.nix boots the
+  # kernel and mounts its own file systems) or to a container.
+  bootsItself = d: !(vmOnly d) && !((boot d).isContainer or false);
 
   rules = [
     (simpleRule {
@@ -213,11 +214,7 @@ let
       message = "Docker service not properly configured";
       fix = "set virtualisation.docker.enable = true;";
     })
-    {
-      id = "docker-group";
-      title = "Test user is in the docker group";
-      check = d: when (!(memberOf "docker" d)) (groupRule "docker" d);
-    }
+    (groupRule "docker")
     (simpleRule {
       id = "openssh-enabled";
       title = "OpenSSH service is enabled";
@@ -228,23 +225,53 @@ let
     })
     (simpleRule {
       id = "openssh-package";
-      title = "openssh package is installed";
-      # Names are pnames: "openssh", "openssh-with-hpn", "openssh-with-gssapi".
-      failing =
-        d: !(builtins.any (l.hasPrefix "openssh") (get [ "environment" "systemPackages" ] [ ] d));
-      option = "environment.systemPackages";
+      title = "An OpenSSH client is installed";
+      # programs/ssh.nix (stored copy id 52451456462) sets
+      # environment.corePackages = [ programs.ssh.package ] unconditionally,
+      # and system-path.nix (0354e8b747c8d69802d160ff408d1aece50472c9) makes
+      # environment.systemPackages = corePackages ++ defaultPackages. So this
+      # fires only when corePackages is forced empty or programs.ssh.package is
+      # not an OpenSSH (pnames "openssh", "openssh-with-hpn", "openssh-with-gssapi").
+      failing = d: !(builtins.any (l.hasPrefix "openssh") (get [ "environment" "systemPackages" ] [ ] d));
+      option = "programs.ssh.package";
       message = "Missing required package: openssh";
-      fix = "add config.services.openssh.package (pkgs.openssh) to environment.systemPackages";
+      fix = "keep programs.ssh.package an OpenSSH (programs.ssh installs it through environment.corePackages) and do not force environment.corePackages empty";
     })
-    (sshdRule {
+    rec {
       id = "sshd-root-login";
-      title = "sshd refuses root login";
-      setting = "PermitRootLogin";
-      default = "prohibit-password";
-      refused = v: v == "no";
-      says = "permits root login";
+      title = "sshd lets no one log in as root";
+      severity = "error";
       fix = "set services.openssh.settings.PermitRootLogin = \"no\";";
-    })
+      # sshd.nix: PermitRootLogin defaults to "prohibit-password", which allows
+      # root in with a key only. Keys the configuration cannot show (a file
+      # put into /root/.ssh/authorized_keys at run time) are not seen here.
+      check =
+        d:
+        let
+          v = sshSetting "PermitRootLogin" "prohibit-password" d;
+          rootKeys = s.keys ((users d).root or { }) != [ ];
+          withKey = builtins.elem v [
+            "prohibit-password"
+            "without-password"
+          ];
+          option = "services.openssh.settings.PermitRootLogin";
+        in
+        if !(sshdEnabled d) || v == "no" then
+          [ ]
+        else if withKey || v == "forced-commands-only" then
+          when rootKeys {
+            inherit id severity option;
+            message =
+              "sshd lets root ${if withKey then "log in" else "run forced commands"} with an SSH key "
+              + "(PermitRootLogin = ${v}, and users.users.root has authorized keys)";
+            fix = "${fix} (or remove users.users.root.openssh.authorizedKeys)";
+          }
+        else
+          when true {
+            inherit id severity option fix;
+            message = "sshd permits root login (PermitRootLogin = ${showValue v})";
+          };
+    }
     (sshdRule {
       id = "sshd-password-auth";
       title = "sshd refuses password authentication";
@@ -264,56 +291,102 @@ let
       says = "allows keyboard-interactive authentication";
       fix = "set services.openssh.settings.KbdInteractiveAuthentication = false;";
     })
-    {
+    rec {
       id = "login-user";
-      title = "A normal user can log in";
+      title = "A normal user can log in (enabled, a login shell, and an SSH key with sshd on or a usable password)";
+      severity = "error";
+      fix = "give a normal user an SSH key (vmtest.testUser.authorizedKeys) or a password that is not locked";
       check =
         d:
-        when (!(builtins.any canLogIn (normalUsers d))) {
-          id = "login-user";
-          severity = "error";
+        let
+          problems = map (n: loginProblem d n (users d).${n}) (normalUsers d);
+        in
+        when (!(builtins.elem null problems)) {
+          inherit id severity fix;
           option = "users.users";
-          message = "No normal user can log in (needs isNormalUser, a login shell, and an SSH key or an unlocked password)";
-          fix = "set vmtest.testUser.authorizedKeys (or a password) for a user with isNormalUser = true;";
+          message =
+            if problems == [ ] then
+              "No normal user is defined (users.users.<name>.isNormalUser = true)"
+            else
+              "No normal user can log in: ${builtins.concatStringsSep "; " problems}";
         };
     }
     (simpleRule {
       id = "sudo-enabled";
-      title = "sudo is enabled";
-      failing =
-        d: !(get [ "security" "sudo" "enable" ] false d) && !(get [ "security" "sudo-rs" "enable" ] false d);
+      title = "wheel can become root (security.sudo, security.sudo-rs or security.doas)";
+      failing = d: s.escalation d == [ ];
       option = "security.sudo.enable";
-      message = "sudo is not enabled, so wheel cannot become root";
+      message = "wheel cannot become root: security.sudo, security.sudo-rs and security.doas are all disabled";
       fix = "set security.sudo.enable = true;";
     })
-    {
-      id = "wheel-group";
-      title = "Test user is in the wheel group";
-      check = d: when (!(memberOf "wheel" d)) (groupRule "wheel" d);
-    }
-    {
-      id = "ssh-port";
-      title = "Port 22 is reachable";
+    rec {
+      id = "sudo-password";
+      title = "The test user can authenticate to sudo (a password, or wheelNeedsPassword = false)";
+      severity = "error";
+      fix = "set security.sudo.wheelNeedsPassword = false; for a key-only user, or give the user a password";
       check =
         d:
         let
-          ports = (openssh d).ports or [ 22 ];
+          tools = s.escalation d;
+          candidates = wheelUsers d;
+          able = n: builtins.any (s.canEscalate d (users d).${n}) tools;
+          n = builtins.head candidates;
+          t = builtins.head tools;
+          names = builtins.concatStringsSep " or " (map (x: x.name) tools);
+        in
+        when (tools != [ ] && candidates != [ ] && !(builtins.any able candidates)) {
+          inherit id severity;
+          option = "security.${t.name}.wheelNeedsPassword";
+          message =
+            "${if testUser d != null then "Test user " else ""}${n} cannot use ${names}: "
+            + "security.${t.name}.wheelNeedsPassword = true and ${n} has ${s.passwordText (s.password d (users d).${n})}";
+          fix = "set security.${t.name}.wheelNeedsPassword = false; for a key-only user, or give ${n} a password (vmtest.testUser.initialPassword)";
+        };
+    }
+    (groupRule "wheel")
+    rec {
+      id = "ssh-port";
+      title = "sshd listens on port 22 on a non-loopback address, and the firewall lets it in";
+      severity = "error";
+      fix = "set services.openssh.openFirewall = true; and keep 22 in services.openssh.ports";
+      check =
+        d:
+        let
+          ssh = openssh d;
+          on22 = builtins.filter (x: x.port == 22) (s.listening ssh);
+          outside = builtins.filter (x: !(s.loopback x.addr)) on22;
+          addresses = map (
+            a: a.addr + (if (a.port or null) == null then "" else ":${toString a.port}")
+          ) (ssh.listenAddresses or [ ]);
           fw = get [ "networking" "firewall" ] { } d;
         in
         if !(sshdEnabled d) then
           [ ]
-        else if !(builtins.elem 22 ports) then
+        else if on22 == [ ] then
           when true {
-            id = "ssh-port";
-            severity = "error";
-            option = "services.openssh.ports";
-            message = "sshd does not listen on port 22";
-            fix = "add 22 to services.openssh.ports";
+            inherit id severity;
+            option = if addresses != [ ] then "services.openssh.listenAddresses" else "services.openssh.ports";
+            message =
+              "sshd does not listen on port 22 ("
+              + (
+                if addresses != [ ] then
+                  "listenAddresses = ${showValue addresses}"
+                else
+                  "ports = ${showValue (ssh.ports or [ ])}"
+              )
+              + ")";
+            fix = "add 22 to services.openssh.ports (a listenAddresses entry with its own port listens only there)";
+          }
+        else if outside == [ ] then
+          when true {
+            inherit id severity;
+            option = "services.openssh.listenAddresses";
+            message = "sshd listens on port 22 only on loopback (listenAddresses = ${showValue addresses})";
+            fix = "add a reachable address to services.openssh.listenAddresses, e.g. { addr = \"0.0.0.0\"; }";
           }
         else
-          when ((fw.enable or true) && !(opensPort22 fw)) {
-            id = "ssh-port";
-            severity = "error";
+          when ((fw.enable or true) && !(s.firewallOpens fw 22)) {
+            inherit id severity;
             option = "networking.firewall.allowedTCPPorts";
             message = "Port 22 is not open in the firewall";
             fix = "set services.openssh.openFirewall = true; (or add 22 to networking.firewall.allowedTCPPorts)";
@@ -328,14 +401,18 @@ let
       message = "The firewall is disabled";
       fix = "set networking.firewall.enable = true; and open only the ports the VM serves";
     })
-    (simpleRule {
+    rec {
       id = "boot-loader";
-      title = "A boot loader is configured";
-      failing = d: bootsItself d && !(hasBootLoader d);
-      option = "boot.loader.grub.devices";
-      message = "No boot loader is configured (GRUB has no device and systemd-boot is off)";
-      fix = "set boot.loader.grub.device = \"/dev/vda\"; (or enable boot.loader.systemd-boot for EFI)";
-    })
+      title = "A boot loader is installed that boots this platform";
+      severity = "error";
+      fix = "BIOS GRUB on a disk (x86 only), or an EFI loader: boot.loader.systemd-boot.enable or boot.loader.grub.efiSupport";
+      check =
+        d:
+        let
+          problem = s.bootProblem d (platform d);
+        in
+        when (bootsItself d && problem != null) ({ inherit id severity; } // problem);
+    }
     (simpleRule {
       id = "root-filesystem";
       title = "A root file system is defined";
@@ -344,15 +421,16 @@ let
         let
           root = get [ "fileSystems" "/" ] null d;
         in
-        bootsItself d
-        && !(root != null && ((root.device or null) != null || (root.fsType or null) == "tmpfs"));
+        bootsItself d && !(root != null && ((root.device or null) != null || (root.fsType or null) == "tmpfs"));
       option = "fileSystems.\"/\"";
       message = "No root file system is defined";
       fix = "set fileSystems.\"/\" = { device = \"/dev/disk/by-label/nixos\"; fsType = \"ext4\"; };";
     })
-    {
+    rec {
       id = "platform";
       title = "Target platform matches the check";
+      severity = "error";
+      fix = "set nixpkgs.hostPlatform where nixosConfigurations are built (nix/nixos-configurations.nix), not in vm-shared.nix";
       check =
         d:
         let
@@ -360,8 +438,7 @@ let
           actual = get [ "nixpkgs" "hostPlatform" ] null d;
         in
         when (expected != null && actual != expected) {
-          id = "platform";
-          severity = "error";
+          inherit id severity;
           option = "nixpkgs.hostPlatform";
           message = "Target platform is ${showValue actual}, expected ${expected}";
           fix = "set nixpkgs.hostPlatform = \"${expected}\"; where nixosConfigurations.${name d} is built (nix/nixos-configurations.nix), not in vm-shared.nix";
@@ -375,37 +452,37 @@ let
       message = "system.stateVersion is not set";
       fix = "set system.stateVersion to the release the VM was first installed with, e.g. \"26.05\"";
     })
-    {
+    rec {
       id = "nixos-assertions";
       title = "NixOS assertions hold";
+      severity = "error";
+      fix = "change the options the assertion names";
       check =
         d:
-        map
-          (a: {
-            id = "nixos-assertions";
-            severity = "error";
-            option = "assertions";
-            message = "NixOS assertion failed: ${a.message}";
-            fix = "change the options the assertion names";
-          })
-          (builtins.filter (a: !a.assertion) (get [ "assertions" ] [ ] d));
+        map (a: {
+          inherit id severity fix;
+          option = "assertions";
+          message = "NixOS assertion failed: ${a.message}";
+        }) (builtins.filter (a: !a.assertion) (get [ "assertions" ] [ ] d));
     }
-    {
+    rec {
       id = "nixos-warnings";
-      title = "NixOS evaluation warnings";
+      title = "NixOS evaluation warnings (reported, never failing)";
+      severity = "warning";
+      fix = "change the options the warning names";
       check =
         d:
         map (w: {
-          id = "nixos-warnings";
-          severity = "warning";
+          inherit id severity fix;
           option = "warnings";
           message = "NixOS warning: ${w}";
-          fix = "change the options the warning names";
         }) (get [ "warnings" ] [ ] d);
     }
-    {
+    rec {
       id = "system-instantiates";
       title = "The system derivation instantiates";
+      severity = "error";
+      fix = "run nix eval --raw .#nixosConfigurations.<name>.config.system.build.toplevel.drvPath to see the evaluation error";
       check =
         d:
         let
@@ -414,11 +491,9 @@ let
         in
         # Failed assertions already make toplevel throw; they are reported above.
         when (!(get [ "_analysis" "instantiates" ] true d) && failedAssertions == [ ]) {
-          id = "system-instantiates";
-          severity = "error";
+          inherit id severity;
           option = "system.build.toplevel";
-          message =
-            "The system derivation does not instantiate" + (if err == null then "" else ": ${err}");
+          message = "The system derivation does not instantiate" + (if err == null then "" else ": ${err}");
           fix = "run nix eval --raw .#nixosConfigurations.${name d}.config.system.build.toplevel.drvPath to see the evaluation error";
         };
     }
