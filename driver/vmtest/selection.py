@@ -1,6 +1,7 @@
 """Which checks a command runs: the flake's manifest, validated, and the selection.
 
-The manifest comes only from `nix eval --json <flake>#vmtestManifest`; it is
+The manifest comes only from `nix eval --json <flake>#lib.vmtestManifest` (or a
+top-level `vmtestManifest`, see MANIFEST_ATTRS); it is
 checked against the names under `checks.<system>` (a cheap `builtins.attrNames`
 that forces no derivation). Unknown names and checks of another system are bad
 input (exit 2).
@@ -22,8 +23,8 @@ def load_manifest(flake: str, system: str, opts: NixOptions) -> Manifest:
     with ThreadPoolExecutor(max_workers=2) as pool:
         names = pool.submit(nix.check_names, flake, system, opts)
         try:
-            text = _manifest_json(flake, opts)
-            manifest = parse_manifest(text, source=f"{flake}#vmtestManifest")
+            attr, text = _manifest_json(flake, opts)
+            manifest = parse_manifest(text, source=f"{flake}#{attr}")
             if not manifest.for_system(system):
                 return manifest
             defined = names.result()
@@ -35,16 +36,23 @@ def load_manifest(flake: str, system: str, opts: NixOptions) -> Manifest:
     return manifest
 
 
-def _manifest_json(flake: str, opts: NixOptions) -> str:
-    try:
-        return nix.eval_json(flake, "vmtestManifest", opts)
-    except nix.NixCommandFailed as exc:
-        if "does not provide attribute" not in exc.message:
-            raise
-        raise BadInput(
-            f"{flake} has no vmtestManifest output (the list of checks vmtest runs)",
-            hint="export one from flake.nix; `vmtest manifest schema` shows its shape",
-        ) from exc
+#: Where a flake exports its manifest, in the order tried: under `lib`, an output
+#: `nix flake check` knows (so it does not warn), or top-level, as older flakes do.
+MANIFEST_ATTRS = ("lib.vmtestManifest", "vmtestManifest")
+
+
+def _manifest_json(flake: str, opts: NixOptions) -> tuple[str, str]:
+    """(the attribute it was found at, its JSON)."""
+    for attr in MANIFEST_ATTRS:
+        try:
+            return attr, nix.eval_json(flake, attr, opts)
+        except nix.NixCommandFailed as exc:
+            if "does not provide attribute" not in exc.message:
+                raise
+    raise BadInput(
+        f"{flake} has no vmtestManifest output (the list of checks vmtest runs)",
+        hint="export one from flake.nix; `vmtest manifest schema` shows its shape",
+    )
 
 
 def select(manifest: Manifest, system: str, names: list[str]) -> list[Check]:

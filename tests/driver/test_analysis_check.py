@@ -25,8 +25,8 @@ error: VM configuration has issues:
       fix: set virtualisation.docker.enable = true;
   - Missing required package: openssh
       rule: openssh-package
-      option: environment.systemPackages
-      fix: add config.services.openssh.package (pkgs.openssh) to environment.systemPackages
+      option: programs.ssh.package
+      fix: keep programs.ssh.package an OpenSSH (programs.ssh installs it through environment.corePackages) and do not force environment.corePackages empty
   - sshd permits root login (PermitRootLogin = yes)
       rule: sshd-root-login
       option: services.openssh.settings.PermitRootLogin
@@ -40,6 +40,8 @@ warning: VM configuration has warnings:
       rule: nixos-warnings
       option: warnings
       fix: change the options the warning names
+unit-vm-analysis: 4 issues (docker-enabled, openssh-package, sshd-root-login, state-version), 1 warning (nixos-warnings)
+full list: nix log .#checks.{system}.unit-vm-analysis (or vmtest quick)
 """
 
 
@@ -69,11 +71,33 @@ def build_log(drv: str) -> str:
 def test_failing_build_log_has_the_exact_findings_format() -> None:
     code, output, drv = build("multiFault")
     assert code != 0
-    # `nix build` shows only the log's last lines (log-lines, 10 by default)
-    # and points to `nix log`, which has the whole report.
-    assert "fix: change the options the warning names" in output
     assert f"nix log {drv}" in output
-    assert build_log(drv) == MULTI_FAULT_LOG
+    system = eval_json("builtins.currentSystem")
+    assert build_log(drv) == MULTI_FAULT_LOG.replace("{system}", system)
+
+
+def test_plain_nix_builds_last_10_lines_name_every_failing_rule() -> None:
+    # `nix build` prints only the last `log-lines` (10 by default) lines of a
+    # failed build: with four findings the report's head is cut off, so its
+    # last lines must still say how many issues, which rules, and how to see all.
+    drv = checked(["nix-instantiate", str(ENTRY), *fixtures_arg("multiFault")]).strip()
+    proc = run(
+        ["nix", "build", "--no-link", "--option", "log-lines", "10", "-f", str(ENTRY), *fixtures_arg("multiFault")]
+    )
+    assert proc.returncode != 0
+    tail = proc.stderr.split("last 10 log lines:", 1)[1].splitlines()
+    shown = [line.split("> ", 1)[1] for line in tail if line.lstrip().startswith(">")]
+    assert len(shown) == 10, proc.stderr
+    errors = eval_json(
+        f"map (f: f.id) (import {ENTRY} {{ fixtures = [ \"multiFault\" ]; }}).findings.errors"
+    )
+    assert len(errors) == 4
+    summary = [line for line in shown if line.startswith("unit-vm-analysis: 4 issues (")]
+    assert summary, shown
+    for rule in errors:
+        assert rule in summary[0]
+    assert any(line.startswith("full list: nix log .#checks.") for line in shown)
+    assert f"nix log {drv}" in proc.stderr
 
 
 def test_the_seed_messages_appear_as_dash_lines_in_the_log() -> None:

@@ -119,3 +119,13 @@ def test_written_findings_are_the_common_md_text_and_parse_back() -> None:
     text = "\n".join(findings_lines([PASSWORD, DOCKER])) + "\n"  # errors first
     assert text == COMMON_MD_EXAMPLE
     assert parse_findings(text) == [DOCKER, PASSWORD]
+
+
+def test_the_summary_lines_after_the_blocks_are_not_findings() -> None:
+    # tests/unit/report.nix ends a failing log with a summary for plain `nix build`.
+    text = (
+        COMMON_MD_EXAMPLE
+        + "unit-vm-analysis: 1 issue (docker-enabled), 1 warning (ssh-password-auth)\n"
+        + "full list: nix log .#checks.x86_64-linux.unit-vm-analysis (or vmtest quick)\n"
+    )
+    assert parse_findings(text) == [DOCKER, PASSWORD]

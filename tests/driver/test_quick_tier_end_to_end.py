@@ -25,7 +25,8 @@ FLAKE = """\
       fixtures = import ./fixtures.nix;
     in
     {
-      vmtestManifest = {
+      # Where the project flake exports it (an output `nix flake check` knows).
+      lib.vmtestManifest = {
         schemaVersion = 1;
         checks = import ./tests/unit/manifest-entries.nix;
       };

@@ -8,10 +8,16 @@
 # `configs` is a list of `{ name; data; }` (see ./rules.nix for the data).
 # tests/unit/default.nix feeds it data extracted from nixosConfigurations;
 # the pytest suite feeds it fixture data through this same file.
-{ system, configs }:
+{
+  system,
+  configs,
+  # How the user prints the failing log (the flake's attribute by default).
+  logCommand ? "nix log .#checks.${system}.unit-vm-analysis",
+}:
 let
   r = import ./rules.nix;
   report = import ./report.nix {
+    inherit logCommand;
     ruleCount = builtins.length r.rules;
     analyses = map (c: {
       inherit (c) name;

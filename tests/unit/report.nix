@@ -8,6 +8,13 @@
 #         fix: <fix>
 #   warning: VM configuration has warnings:
 #     - ...
+#   unit-vm-analysis: 2 issues (docker-enabled, state-version), 1 warning (nixos-warnings)
+#   full list: nix log .#checks.x86_64-linux.unit-vm-analysis (or vmtest quick)
+#
+# The last two lines are a summary for plain `nix build`, which shows only the
+# last `log-lines` (10 by default) lines of a failed build: however many
+# findings there are, those lines still say how many, which rules, and how to
+# see them all.
 #
 # `analyses` is a list of `{ name; findings; }`, one per analysed
 # configuration. A finding that every analysed configuration has is listed
@@ -15,7 +22,12 @@
 # configuration with the message prefixed by "[<name>] " (the CLI's parser
 # reads that prefix into the finding's config).
 # Builtins only.
-{ ruleCount, analyses }:
+{
+  ruleCount,
+  analyses,
+  # The command that prints the whole failing log.
+  logCommand,
+}:
 let
   l = import ./lib.nix;
   names = map (a: a.name) analyses;
@@ -78,12 +90,22 @@ let
 
   errorBlock = block "error: VM configuration has issues:" errors;
   warningBlock = block "warning: VM configuration has warnings:" warnings;
+
+  count =
+    word: fs:
+    "${toString (builtins.length fs)} ${word}${if builtins.length fs == 1 then "" else "s"} (${
+      builtins.concatStringsSep ", " (l.unique (map (f: f.id) fs))
+    })";
+  summary =
+    "unit-vm-analysis: ${count "issue" errors}"
+    + (if warnings == [ ] then "" else ", ${count "warning" warnings}")
+    + "\nfull list: ${logCommand} (or vmtest quick)\n";
 in
 {
   inherit errors warnings;
   failed = errors != [ ];
   # What the failing build prints.
-  failureText = errorBlock + warningBlock;
+  failureText = errorBlock + warningBlock + summary;
   # What a passing build writes to $out.
   successText =
     "vm-analysis: OK (${toString ruleCount} rules, ${toString (builtins.length warnings)} warnings) for ${builtins.concatStringsSep ", " names}\n"
