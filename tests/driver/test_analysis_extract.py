@@ -9,6 +9,7 @@ user sees is the findings of the real rules and the real check derivation.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -184,3 +185,41 @@ def test_a_non_grub_boot_loader_module_counts_as_a_boot_loader(tmp_path: Path) -
     assert findings(tmp_path, f"{{ config = {limine}; }}") == []
     no_loader = limine.replace('"limine"', '""')
     assert [f["id"] for f in findings(tmp_path, f"{{ config = {no_loader}; }}")] == ["boot-loader"]
+
+
+def test_an_error_in_the_configuration_is_not_reported_from_the_rules(tmp_path: Path) -> None:
+    # The module system's own error for a bad definition, raised when the
+    # option is read: it names the user's file. Neither the message nor the
+    # trace may point into tests/unit/rules.nix.
+    stub = write_stub(tmp_path)
+    error = (
+        "A definition for option `services.openssh.ports' is not of type `list of 16 bit unsigned"
+        " integer; between 0 and 65535 (both inclusive)'. Definition values:"
+        " - In `/nix/store/x-source/machines/nixos/vm-shared.nix': \\\"22\\\""
+    )
+    entry = tmp_path / "check.nix"
+    entry.write_text(
+        f"import {UNIT / 'check.nix'} {{ system = builtins.currentSystem; configs = [ {{"
+        f' name = "vm"; data = {data_expr(stub, f"{{ config.services.openssh.ports = throw {json.dumps(error)}; }}")}; }} ]; }}\n',
+        encoding="utf-8",
+    )
+    proc = run(["nix-instantiate", "--show-trace", str(entry)])
+    assert proc.returncode != 0
+    assert "machines/nixos/vm-shared.nix" in proc.stderr
+    assert "services.openssh.ports" in proc.stderr
+    # No position ("at <file>:<line>:<col>") in the rules' files.
+    assert "/tests/unit/rules.nix:" not in proc.stderr, proc.stderr
+    assert "/tests/unit/semantics.nix:" not in proc.stderr, proc.stderr
+
+
+def test_doas_groups_and_listen_addresses_reach_the_rules(tmp_path: Path) -> None:
+    config = (
+        "{ config = { security = { sudo.enable = false; doas = { enable = true; wheelNeedsPassword = true; }; };"
+        '    users.users.dev.extraGroups = [ "wheel" ];'
+        '    users.groups.docker.members = [ "dev" ];'
+        '    services.openssh.listenAddresses = [ { addr = "0.0.0.0"; port = 2222; } ]; }; }'
+    )
+    result = findings(tmp_path, config)
+    assert [(f["id"], f["message"]) for f in result] == [
+        ("ssh-port", "sshd does not listen on port 22 (listenAddresses = 0.0.0.0:2222)")
+    ]

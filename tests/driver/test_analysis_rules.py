@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from nixeval import UNIT, eval_json
+from nixeval import REPO, UNIT, checked, eval_json
 
 RULES = UNIT / "rules.nix"
 FIXTURES = UNIT / "fixtures"
@@ -432,3 +432,18 @@ def test_every_failed_assertion_and_every_warning_is_a_finding() -> None:
         ("warning", "NixOS warning: w1"),
         ("warning", "NixOS warning: w2"),
     ]
+
+
+def test_readme_rule_table_is_the_generated_one() -> None:
+    table = checked(["nix", "eval", "--raw", "-f", str(UNIT / "rule-table.nix")])
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    start = "<!-- rule-table: generated from tests/unit/rules.nix -->\n"
+    end = "<!-- rule-table end -->"
+    assert start in readme and end in readme
+    assert readme.split(start, 1)[1].split(end, 1)[0] == table
+    rows = table.splitlines()[2:]
+    ids_in_table = [row.split("`")[1] for row in rows]
+    assert ids_in_table == eval_json(f"(import {RULES}).ruleIds")
+    severities = eval_json(f"map (r: r.severity) (import {RULES}).rules")
+    for row, severity in zip(rows, severities, strict=True):
+        assert f"| {severity} |" in row

@@ -19,9 +19,11 @@ let
   report = import ./report.nix {
     inherit logCommand;
     ruleCount = builtins.length r.rules;
+    # The data is forced before the rules run, so an error in the configuration
+    # is reported from reading it (./extract.nix), never from inside a rule.
     analyses = map (c: {
       inherit (c) name;
-      findings = r.analyse c.data;
+      findings = builtins.seq c.data (r.analyse c.data);
     }) configs;
   };
 in
