@@ -82,14 +82,24 @@ def test_plain_nix_builds_last_10_lines_name_every_failing_rule() -> None:
     # last lines must still say how many issues, which rules, and how to see all.
     drv = checked(["nix-instantiate", str(ENTRY), *fixtures_arg("multiFault")]).strip()
     proc = run(
-        ["nix", "build", "--no-link", "--option", "log-lines", "10", "-f", str(ENTRY), *fixtures_arg("multiFault")]
+        [
+            "nix",
+            "build",
+            "--no-link",
+            "--option",
+            "log-lines",
+            "10",
+            "-f",
+            str(ENTRY),
+            *fixtures_arg("multiFault"),
+        ]
     )
     assert proc.returncode != 0
     tail = proc.stderr.split("last 10 log lines:", 1)[1].splitlines()
     shown = [line.split("> ", 1)[1] for line in tail if line.lstrip().startswith(">")]
     assert len(shown) == 10, proc.stderr
     errors = eval_json(
-        f"map (f: f.id) (import {ENTRY} {{ fixtures = [ \"multiFault\" ]; }}).findings.errors"
+        f'map (f: f.id) (import {ENTRY} {{ fixtures = [ "multiFault" ]; }}).findings.errors'
     )
     assert len(errors) == 4
     summary = [line for line in shown if line.startswith("unit-vm-analysis: 4 issues (")]

@@ -195,7 +195,7 @@ def test_an_error_in_the_configuration_is_not_reported_from_the_rules(tmp_path: 
     error = (
         "A definition for option `services.openssh.ports' is not of type `list of 16 bit unsigned"
         " integer; between 0 and 65535 (both inclusive)'. Definition values:"
-        " - In `/nix/store/x-source/machines/nixos/vm-shared.nix': \\\"22\\\""
+        ' - In `/nix/store/x-source/machines/nixos/vm-shared.nix\': \\"22\\"'
     )
     entry = tmp_path / "check.nix"
     entry.write_text(

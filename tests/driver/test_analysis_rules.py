@@ -136,14 +136,18 @@ def test_unset_sshd_settings_are_judged_by_sshds_defaults() -> None:
         (
             "prohibit-password",
             True,
-            "sshd lets root log in with an SSH key "
-            "(PermitRootLogin = prohibit-password, and users.users.root has authorized keys)",
+            (
+                "sshd lets root log in with an SSH key "
+                "(PermitRootLogin = prohibit-password, and users.users.root has authorized keys)"
+            ),
         ),
         (
             "forced-commands-only",
             True,
-            "sshd lets root run forced commands with an SSH key "
-            "(PermitRootLogin = forced-commands-only, and users.users.root has authorized keys)",
+            (
+                "sshd lets root run forced commands with an SSH key "
+                "(PermitRootLogin = forced-commands-only, and users.users.root has authorized keys)"
+            ),
         ),
         ("yes", False, "sshd permits root login (PermitRootLogin = yes)"),
         ("no", True, None),
@@ -241,8 +245,10 @@ def test_doas_and_sudo_rs_give_wheel_root(escalation: str) -> None:
         (
             "{ sudo.enable = false; doas.enable = true; }",
             "null",
-            "Test user dev cannot use doas: security.doas.wheelNeedsPassword = true "
-            "and dev has no password",
+            (
+                "Test user dev cannot use doas: security.doas.wheelNeedsPassword = true "
+                "and dev has no password"
+            ),
         ),
         (
             "{ sudo.enable = false; sudo-rs = { enable = true; wheelNeedsPassword = false; }; }",
@@ -279,7 +285,9 @@ def test_an_empty_hashed_password_works_for_doas_but_not_for_sudo() -> None:
         ('{ extraGroups = [ "wheel" ]; name = "developer"; }', '[ "developer" ]', True),
     ],
 )
-def test_group_membership_has_three_spellings(dev: str, docker_members: str, in_docker: bool) -> None:
+def test_group_membership_has_three_spellings(
+    dev: str, docker_members: str, in_docker: bool
+) -> None:
     # users-groups.nix: extraGroups, the primary group, users.groups.<g>.members.
     findings = analyse(
         "let p = f.passing; in p // { users = p.users // {"
@@ -354,8 +362,10 @@ def test_ssh_port_follows_where_sshd_listens_and_the_firewall(
         (
             "aarch64-linux",
             '{ grub.devices = [ "/dev/vda" ]; }',
-            "BIOS GRUB (device /dev/vda) does not exist on aarch64-linux, "
-            "and boot.loader.grub.efiSupport is off",
+            (
+                "BIOS GRUB (device /dev/vda) does not exist on aarch64-linux, "
+                "and boot.loader.grub.efiSupport is off"
+            ),
         ),
         (
             "x86_64-linux",
@@ -367,8 +377,10 @@ def test_ssh_port_follows_where_sshd_listens_and_the_firewall(
         (
             "x86_64-linux",
             "{ grub.devices = [ ]; }",
-            "GRUB has no device to install to "
-            "(boot.loader.grub.device, devices and mirroredBoots are empty)",
+            (
+                "GRUB has no device to install to "
+                "(boot.loader.grub.device, devices and mirroredBoots are empty)"
+            ),
         ),
         (
             "x86_64-linux",

@@ -63,7 +63,9 @@ def nix_eval(ref: str, *extra: str) -> Any:
 
 def test_manifest_evaluates_and_has_the_quick_entry(flake: str, poison: str) -> None:
     manifest = nix_eval(f"{flake}#lib.vmtestManifest")
-    assert manifest == nix_eval(f"{flake}#lib.vmtestManifest", "--override-input", "nixpkgs", poison)
+    assert manifest == nix_eval(
+        f"{flake}#lib.vmtestManifest", "--override-input", "nixpkgs", poison
+    )
     assert manifest["schemaVersion"] == 1
     (quick,) = [c for c in manifest["checks"] if c["name"] == "unit-vm-analysis"]
     assert quick == {
@@ -206,7 +208,15 @@ def stub_nixpkgs(tmp_path_factory: pytest.TempPathFactory) -> str:
 def test_no_deprecation_warning_for_any_system(flake: str, stub_nixpkgs: str, system: str) -> None:
     for attr in [f"packages.{system}.vmtest.name", f"devShells.{system}.default.name"]:
         proc = run(
-            ["nix", "eval", "--json", f"{flake}#{attr}", "--override-input", "nixpkgs", stub_nixpkgs]
+            [
+                "nix",
+                "eval",
+                "--json",
+                f"{flake}#{attr}",
+                "--override-input",
+                "nixpkgs",
+                stub_nixpkgs,
+            ]
         )
         assert proc.returncode == 0, proc.stderr
         assert "evaluation warning" not in proc.stderr, proc.stderr

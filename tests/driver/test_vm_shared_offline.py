@@ -45,9 +45,7 @@ def test_each_platform_gets_a_boot_loader_that_boots_it() -> None:
     arm = offline('{ name = "vm-aarch64"; hostPlatform = "aarch64-linux"; }', ".data.boot.loader")
     assert arm["grub"]["enable"] is False
     assert arm["systemd-boot"]["enable"] is True
-    esp = offline(
-        '{ hostPlatform = "aarch64-linux"; }', '.nixos.config.fileSystems."/boot"'
-    )
+    esp = offline('{ hostPlatform = "aarch64-linux"; }', '.nixos.config.fileSystems."/boot"')
     assert esp == {"device": "/dev/disk/by-label/ESP", "fsType": "vfat"}
 
 
@@ -59,8 +57,10 @@ def test_bios_grub_on_aarch64_is_reported() -> None:
         ".findings",
     )
     assert [f["message"] for f in findings] == [
-        "BIOS GRUB (device /dev/vda) does not exist on aarch64-linux, "
-        "and boot.loader.grub.efiSupport is off"
+        (
+            "BIOS GRUB (device /dev/vda) does not exist on aarch64-linux, "
+            "and boot.loader.grub.efiSupport is off"
+        )
     ]
 
 
@@ -125,7 +125,14 @@ def test_a_misspelt_option_is_reported() -> None:
 def offline_failure(args: str, attr: str = ".findings") -> str:
     """stderr of an offline evaluation that must fail."""
     proc = run(
-        ["nix-instantiate", "--eval", "--strict", "--json", "--expr", f"(import {OFFLINE} {args}){attr}"]
+        [
+            "nix-instantiate",
+            "--eval",
+            "--strict",
+            "--json",
+            "--expr",
+            f"(import {OFFLINE} {args}){attr}",
+        ]
     )
     assert proc.returncode != 0, proc.stdout
     return proc.stderr
@@ -163,9 +170,7 @@ def test_the_modules_own_options_are_known() -> None:
 
 def test_a_type_error_names_the_option_and_file_not_the_rules() -> None:
     stderr = offline_failure('{ extraConfig = { services.openssh.ports = "22"; }; }')
-    assert (
-        "A definition for option `services.openssh.ports' is not of type `listOf port'" in stderr
-    )
+    assert "A definition for option `services.openssh.ports' is not of type `listOf port'" in stderr
     assert "In `extraConfig'" in stderr
     assert "rules.nix" not in stderr
 
@@ -173,7 +178,7 @@ def test_a_type_error_names_the_option_and_file_not_the_rules() -> None:
 def test_lists_concatenate_and_priorities_win_like_the_module_system() -> None:
     # A list definition adds to the module's (it does not replace it) ...
     packages = offline(
-        "{ extraConfig = { environment.systemPackages = [ { type = \"derivation\"; pname = \"htop\"; name = \"htop\"; } ]; }; }",
+        '{ extraConfig = { environment.systemPackages = [ { type = "derivation"; pname = "htop"; name = "htop"; } ]; }; }',
         ".data.environment.systemPackages",
     )
     assert {"git", "htop", "openssh", "docker", "sudo"} <= set(packages)
@@ -190,9 +195,12 @@ def test_lists_concatenate_and_priorities_win_like_the_module_system() -> None:
     assert forced == [80]
     # Two plain definitions of a single value must agree.
     stderr = offline_failure(
-        "{ extraConfig = { services.openssh.settings.PermitRootLogin = \"yes\"; }; }"
+        '{ extraConfig = { services.openssh.settings.PermitRootLogin = "yes"; }; }'
     )
-    assert "The option `services.openssh.settings.PermitRootLogin' has conflicting definition values" in stderr
+    assert (
+        "The option `services.openssh.settings.PermitRootLogin' has conflicting definition values"
+        in stderr
+    )
 
 
 def test_openssh_comes_from_programs_ssh_core_packages() -> None:
