@@ -117,9 +117,10 @@ in
     # mkVMOverride) can set their own.
     boot.loader.grub = {
       enable = lib.mkDefault bios;
-      device = lib.mkDefault (if bios then "/dev/vda" else "");
+      device = lib.mkIf bios (lib.mkDefault "/dev/vda");
     };
-    boot.loader.systemd-boot.enable = lib.mkDefault (!bios);
+    # Only where it is wanted, so x86 image variants keep their own choice.
+    boot.loader.systemd-boot.enable = lib.mkIf (!bios) (lib.mkDefault true);
     fileSystems."/" = lib.mkDefault {
       device = "/dev/disk/by-label/nixos";
       fsType = "ext4";

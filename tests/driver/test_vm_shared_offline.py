@@ -275,3 +275,15 @@ def test_boot_loader_devices_come_from_device_devices_or_mirrored_boots() -> Non
     )
     assert offline(mirrored, ".findings") == []
     assert offline(mirrored, ".data.boot.loader.grub.devices") == ["/dev/vdb"]
+
+
+def test_a_key_only_test_user_cannot_use_sudo_with_a_wheel_password() -> None:
+    key_only = '{ extraConfig = { vmtest.testUser = { initialPassword = null; authorizedKeys = [ "ssh-ed25519 AAAA k" ]; }; }; }'
+    assert [f["message"] for f in offline(key_only, ".findings")] == [
+        "Test user dev cannot use sudo: security.sudo.wheelNeedsPassword = true and dev has no password"
+    ]
+    no_password_needed = (
+        '{ extraConfig = lib: { vmtest.testUser = { initialPassword = null; authorizedKeys = [ "k" ]; };'
+        "    security.sudo.wheelNeedsPassword = lib.mkForce false; }; }"
+    )
+    assert offline(no_password_needed, ".findings") == []
