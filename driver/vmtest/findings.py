@@ -44,6 +44,9 @@ _HEADER_RE = re.compile(
 _ITEM_RE = re.compile(r"^  - (?P<message>\S.*?)\s*$")
 _KEY_RE = re.compile(r"^      (?P<key>rule|option|fix|config): ?(?P<value>.*?)\s*$")
 _CONFIG_PREFIX_RE = re.compile(r"^\[(?P<config>[^\]\s]+)\] (?P<message>.+)$")
+#: The summary tests/unit/report.nix ends a failing log with (for plain `nix build`'s
+#: 10-line tail); it belongs to the report, not to the log tail shown beside it.
+_TRAILER_RE = re.compile(r"^(unit-vm-analysis: \d+ issues? \(|full list: )")
 _SUMMARY_RE = re.compile(
     r"vm-analysis: OK \((?P<rules>\d+) rules?, (?P<warnings>\d+) warnings?\) for (?P<configs>.+?)\s*$"
 )
@@ -99,8 +102,14 @@ def _blocks(lines: list[str]) -> Iterator[tuple[int, int, list[Finding]]]:
         if m is None:
             i += 1
             continue
-        start = i
-        i, block = _parse_block(lines, i + 1, m["prefix"], _SEVERITY_OF[m["header"]])
+        start, prefix = i, m["prefix"]
+        i, block = _parse_block(lines, i + 1, prefix, _SEVERITY_OF[m["header"]])
+        while (
+            i < len(lines)
+            and lines[i].startswith(prefix)
+            and _TRAILER_RE.match(lines[i][len(prefix) :])
+        ):
+            i += 1
         yield start, i, block
 
 

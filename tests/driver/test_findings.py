@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from vmtest.findings import AnalysisSummary, findings_lines, parse_findings, parse_summary
+from vmtest.findings import (
+    AnalysisSummary,
+    findings_lines,
+    outside_findings,
+    parse_findings,
+    parse_summary,
+)
 from vmtest.results import Finding
 
 # Verbatim shape from COMMON.md ("Quick-tier output format").
@@ -119,6 +125,8 @@ def test_written_findings_are_the_common_md_text_and_parse_back() -> None:
     text = "\n".join(findings_lines([PASSWORD, DOCKER])) + "\n"  # errors first
     assert text == COMMON_MD_EXAMPLE
     assert parse_findings(text) == [DOCKER, PASSWORD]
+    # ... and are not repeated as a log tail beside the parsed findings.
+    assert outside_findings([*text.splitlines(), "other line"]) == ["other line"]
 
 
 def test_the_summary_lines_after_the_blocks_are_not_findings() -> None:
@@ -129,3 +137,5 @@ def test_the_summary_lines_after_the_blocks_are_not_findings() -> None:
         + "full list: nix log .#checks.x86_64-linux.unit-vm-analysis (or vmtest quick)\n"
     )
     assert parse_findings(text) == [DOCKER, PASSWORD]
+    # ... and are not repeated as a log tail beside the parsed findings.
+    assert outside_findings([*text.splitlines(), "other line"]) == ["other line"]
