@@ -157,7 +157,7 @@ class SubtestRecorder:
 def _start_recording() -> SubtestRecorder:
     logger = driver.logger
     if not isinstance(logger, CompositeLogger):
-        raise RuntimeError(f"vmtest: the driver's logger is {type(logger).__name__}, not composite")
+        raise TypeError(f"vmtest: the driver's logger is {type(logger).__name__}, not composite")
     # Interactive runs may call test_script() again: keep one recorder.
     logger.logger_list[:] = [x for x in logger.logger_list if not hasattr(x, "vmtest_recorder")]
     recorder = SubtestRecorder(VMTEST_CHECK, driver.out_dir / "vmtest-results.json")

@@ -12,7 +12,9 @@ COMMAND_TIMEOUT = 30
 with subtest("server kernel reports the check's machine type"):
     server.start()
     server.wait_for_unit("multi-user.target", timeout=UNITS_TIMEOUT)
-    t.assertEqual(server.succeed("uname -m", timeout=COMMAND_TIMEOUT).strip(), Expected.uname_machine)
+    t.assertEqual(
+        server.succeed("uname -m", timeout=COMMAND_TIMEOUT).strip(), Expected.uname_machine
+    )
 
 with subtest("driver host reports the check's machine type"):
     t.assertEqual(platform.machine(), Expected.uname_machine)
