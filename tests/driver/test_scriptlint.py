@@ -132,8 +132,10 @@ def test_worst_case_waits_beyond_the_global_timeout_are_rejected(tmp_path: Path)
     )
     problems = lint_scripts(project_with(tmp_path, "platform-validation-test", text))
     assert [p.render() for p in problems] == [
-        "tests/e2e/scripts/under-test.py: [vmtest] worst case 490 s (boot allowance 120 s"
-        " + waits 370 s) exceeds the check's globalTimeout 480 s (suite.json timeoutSeconds)"
+        (
+            "tests/e2e/scripts/under-test.py: [vmtest] worst case 490 s (boot allowance 120 s"
+            " + waits 370 s) exceeds the check's globalTimeout 480 s (suite.json timeoutSeconds)"
+        )
     ]
     within = text.replace("STEP = 100", "STEP = 50")  # 120 + 100 + 60 + 60 = 340 s
     assert lint_scripts(project_with(tmp_path / "ok", "platform-validation-test", within)) == []

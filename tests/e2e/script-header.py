@@ -22,6 +22,7 @@ import atexit
 import json
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -131,7 +132,8 @@ class SubtestRecorder:
         self.path.write_text(text + "\n")
 
     def verdict(self, timed_out: bool = False) -> None:
-        """The check's last log lines: what failed and why, or that all passed."""
+        """The check's last log lines: what failed and why, or that all passed (on stderr,
+        where the driver logs, so they come last in the build log)."""
         running = [s for s in self.subtests if s["status"] == "running"]
         if timed_out and running:
             running[-1]["status"] = "failed"
@@ -140,11 +142,15 @@ class SubtestRecorder:
         failed = [s for s in self.subtests if s["status"] == "failed"]
         if not failed:
             passed = len(self.subtests)
-            print(f"vmtest: {self.check}: {passed} subtests passed", flush=True)
+            print(f"vmtest: {self.check}: {passed} subtests passed", file=sys.stderr, flush=True)
             return
-        print(f'vmtest: {self.check}: FAILED subtest "{failed[-1]["name"]}":', flush=True)
+        print(
+            f'vmtest: {self.check}: FAILED subtest "{failed[-1]["name"]}":',
+            file=sys.stderr,
+            flush=True,
+        )
         for line in str(failed[-1]["error"]).splitlines():
-            print(f"vmtest:   {line}", flush=True)
+            print(f"vmtest:   {line}", file=sys.stderr, flush=True)
 
     def timeout_error(self) -> str:
         message = f"the global timeout ({driver.global_timeout} s) was reached"
