@@ -23,6 +23,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -134,10 +135,13 @@ class SubtestRecorder:
     def verdict(self, timed_out: bool = False) -> None:
         """The check's last log lines: what failed and why, or that all passed (on stderr,
         where the driver logs, so they come last in the build log)."""
-        running = [s for s in self.subtests if s["status"] == "running"]
-        if timed_out and running:
-            running[-1]["status"] = "failed"
-            running[-1]["error"] = self.timeout_error()
+        if timed_out and self.subtests and self.subtests[-1]["status"] != "passed":
+            # The running subtest; or the last one, if releasing the machines made it
+            # fail first (e.g. "Shell disconnected" while waiting for the root shell).
+            last = self.subtests[-1]
+            cause = f" ({last['error']})" if last["status"] == "failed" else ""
+            last["status"] = "failed"
+            last["error"] = self.timeout_error() + cause
             self.write()
         failed = [s for s in self.subtests if s["status"] == "failed"]
         if not failed:
@@ -153,6 +157,8 @@ class SubtestRecorder:
             print(f"vmtest:   {line}", file=sys.stderr, flush=True)
 
     def timeout_error(self) -> str:
+        if time.monotonic() - self.tic < driver.global_timeout - 5:
+            return "the driver was terminated (SIGTERM) before its global timeout"
         message = f"the global timeout ({driver.global_timeout} s) was reached"
         silent = [m.name for m in driver.machines_qemu if m.booted and not m.connected]
         if silent:
@@ -171,12 +177,19 @@ def _start_recording() -> SubtestRecorder:
     atexit.register(recorder.verdict)
 
     def on_global_timeout(signum: int, frame: object) -> None:
+        # Driver.terminate_test (race_timer's thread) sends this, then logs the end of its
+        # "timeout reached" block: let it finish, so that the verdict is the last line.
+        if driver.race_timer.is_alive():
+            driver.race_timer.join(timeout=5)
         atexit.unregister(recorder.verdict)
         recorder.verdict(timed_out=True)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)
 
-    signal.signal(signal.SIGTERM, on_global_timeout)
+    # signal.signal works in the main thread only (where the driver runs the script;
+    # an interactive session may run it elsewhere, and has no global timeout anyway).
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_global_timeout)
     return recorder
 
 

@@ -14,6 +14,7 @@
 #   nixos/lib/testing/driver.nix (26.05 shape: `name: QemuMachine;` per node)
 # Only public methods that exist there are declared; their parameter names,
 # defaults and return types follow that source. Bodies never run.
+import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -230,6 +231,7 @@ class NspawnMachine(BaseMachine):
 class Driver:
     out_dir: Path
     global_timeout: int
+    race_timer: threading.Timer
     logger: AbstractLogger
     vlans: list[VLan]
     machines_qemu: list[QemuMachine]
