@@ -98,7 +98,7 @@ def run_check(tmp_path: Path, name: str, **table: Any) -> Run:
     timeout = str(table.get("globalTimeout", check.timeout))
     argv = [sys.executable, str(DRIVER / "nixos_test_driver.py"), "-o", str(out)]
     argv += ["--global-timeout", timeout, "--answers", str(answers)]
-    argv += ["--nodes", ",".join(check.nodes), str(script)]
+    argv += ["--nodes", ",".join(check.nodes), "--runs", str(table.get("runs", 1)), str(script)]
     env = os.environ | {"PYTHONPATH": str(DRIVER), "PYTHONDONTWRITEBYTECODE": "1"}
     done = subprocess.run(
         argv,
@@ -211,3 +211,13 @@ def test_facts_with_an_unknown_key_fail_before_any_subtest(tmp_path: Path) -> No
         del FACTS["unexpected"]
     assert run.returncode == 1
     assert any("unexpected keyword argument 'unexpected'" in line for line in run.lines)
+
+
+def test_running_the_script_again_interactively_keeps_one_recorder(tmp_path: Path) -> None:
+    run = run_check(tmp_path, "platform-validation-test", runs=2)
+    assert run.returncode == 0, run.log
+    assert run.lines.count("subtest: aarch64 configuration evaluates") == 2
+    assert [line for line in run.lines if line.startswith("vmtest:")] == [
+        "vmtest: platform-validation-test: 4 subtests passed"
+    ]
+    assert len(run.statuses) == 4

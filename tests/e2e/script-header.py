@@ -73,8 +73,6 @@ class SubtestRecorder:
     Duck-typed rather than an AbstractLogger subclass, so that a logger method a newer
     driver adds is a no-op here (__getattr__) instead of an abstract-class TypeError."""
 
-    vmtest_recorder = True
-
     def __init__(self, check: str, path: Path) -> None:
         self.check = check
         self.path = path
@@ -171,7 +169,10 @@ def _start_recording() -> SubtestRecorder:
     if not isinstance(logger, CompositeLogger):
         raise TypeError(f"vmtest: the driver's logger is {type(logger).__name__}, not composite")
     # Interactive runs may call test_script() again: keep one recorder.
-    logger.logger_list[:] = [x for x in logger.logger_list if not hasattr(x, "vmtest_recorder")]
+    # (Each run defines the class anew, so compare by name.)
+    for old in [x for x in logger.logger_list if type(x).__name__ == "SubtestRecorder"]:
+        logger.logger_list.remove(old)
+        atexit.unregister(getattr(old, "verdict"))  # noqa: B009  (typed as AbstractLogger)
     recorder = SubtestRecorder(VMTEST_CHECK, driver.out_dir / "vmtest-results.json")
     logger.add_logger(recorder)  # type: ignore
     atexit.register(recorder.verdict)
