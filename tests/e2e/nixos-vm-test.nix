@@ -95,7 +95,7 @@ let
 
   # QEMU refuses software emulation, so a missing /dev/kvm fails in seconds with QEMU's
   # message instead of a crawl into globalTimeout. The test-framework option
-  # `qemu.forceAccel` (nixpkgs PR #509553, merged 2026-04; read in
+  # `qemu.forceAccel` (nixpkgs PR #509553, opened 2026-04-13, merged; read in
   # nixos/lib/testing/driver.nix @ 01fbdeef22b7) is set where the pinned nixpkgs
   # declares it; whether nixos-26.05 at 02e08985 does could not be read here.
   forceAccel =
