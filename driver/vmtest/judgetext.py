@@ -1,9 +1,7 @@
-"""Parse the full tier's per-check verdict text into subtest results.
+"""Parse the full tier's plain-text report blocks into subtest results.
 
-Every full-tier check is a small "judge" derivation (tests/e2e/nixos-vm-test.nix)
-that prints, and writes to `$out`, one block per check; `vm-test-suite` prints
-the same blocks under a one-line header. Shape (tests/e2e/report/vmtest_e2e.py,
-`render_check`):
+`vm-test-suite`'s `out` (tests/e2e/report/vmtest_e2e.py, `render_text`) is a one-line
+header, then one block per check:
 
     FAILED  vm-service-test (1/3 subtests passed) (31.5s)
         ok       sshd accepts the test key (0.5s)
@@ -12,8 +10,9 @@ the same blocks under a one-line header. Shape (tests/e2e/report/vmtest_e2e.py,
         not-run  the test user is in the docker group
         error: no result recorded: the check did not run
 
-The shared driver run's own log lines belong to another derivation; these blocks
-are what ties subtests to each check. Surrounding noise and ANSI colours are ignored.
+The suite runs no driver itself, so when it passes (or is already in the store) these
+blocks are where its subtests are; the six checks' subtests come from their own driver
+logs. Surrounding noise and ANSI colours are ignored.
 """
 
 from __future__ import annotations

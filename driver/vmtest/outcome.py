@@ -8,6 +8,7 @@ quick tier, and driver marks in a stored build log.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from pathlib import Path
@@ -112,6 +113,33 @@ def judge_subtests(check: Check, text: str) -> list[SubtestResult]:
     if not own and len(blocks) < 2:
         return []
     return [sub for block in chosen for sub in block.subtests]
+
+
+_VERDICT = re.compile(r'vmtest: \S+: FAILED subtest "(?P<name>.*)":$')
+_VERDICT_LINE = "vmtest:   "
+
+
+def with_failure_details(subtests: list[SubtestResult], tail: list[str]) -> list[SubtestResult]:
+    """Failed subtests with the error a full-tier check printed as its last log lines
+    (tests/e2e/script-header.py, the probes): with a failed command's last output lines,
+    which the driver's own `Test "..." failed` line does not carry."""
+    details: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for raw in tail:
+        line = strip_ansi(raw).rstrip()
+        if m := _VERDICT.search(line):
+            current = details.setdefault(m["name"], [])
+            current.clear()
+        elif current is not None and _VERDICT_LINE in line:
+            current.append(line.split(_VERDICT_LINE, 1)[1])
+        else:
+            current = None
+    return [
+        s.model_copy(update={"message": "\n".join(details[s.name])})
+        if s.status is Status.FAILED and details.get(s.name)
+        else s
+        for s in subtests
+    ]
 
 
 def output_text(outputs: list[str]) -> str | None:

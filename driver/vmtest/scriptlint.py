@@ -3,14 +3,11 @@
 nixpkgs (nixos/lib/testing/driver.nix) runs `mypy --no-implicit-optional` on the test
 script after its prelude and node declarations, and pyflakes on the script with
 PYFLAKES_BUILTINS = node names + driver symbols. Here the driver is not installed, so
-the texts come from `vmtest.scriptcompose`; checked, in one mypy run:
-
-- each booted check's script (tests/e2e/scripts/*.py) alone, after the model, the node
-  declarations and the suite runner (tests/e2e/runner/prelude.py);
-- the composed suite script exactly as tests/e2e/suite.nix builds it for the driver;
-
-and the suite's own rules (`vmtest.scriptrules`). Line numbers are mapped back to each
-script's own lines.
+the texts come from `vmtest.scriptcompose`: each booted check's testScript exactly as
+tests/e2e/suite.nix builds it (generated line, tests/e2e/script-header.py, the script),
+after the model and that check's node declarations for mypy (one run for all), and alone
+for pyflakes; plus the suite's own rules and the timeout budget (`vmtest.scriptrules`).
+Line numbers are mapped back to each file's own lines.
 """
 
 from __future__ import annotations
@@ -18,26 +15,20 @@ from __future__ import annotations
 import ast
 import importlib.util
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from vmtest.errors import BadInput, EnvironmentNotReady
-from vmtest.scriptcompose import (
-    CheckedFile,
-    compose_suite_script,
-    load_suite,
-    runner_and_script,
-    script_alone,
-    with_driver_model,
-)
+from vmtest.scriptcompose import MODEL_DIR, CheckedFile, check_script, load_suite, with_driver_model
 from vmtest.scriptrules import LintProblem, check_rules, subtest_names
 
 # Also importable from here: the composer and the rules' names the e2e tests use.
 __all__ = [
     "LintProblem",
-    "compose_suite_script",
+    "check_script",
     "lint_scripts",
     "load_suite",
     "main",
@@ -68,8 +59,6 @@ DRIVER_SYMBOLS = [
     "t",
     "debug",
 ]
-# Names the suite runner defines for the scripts.
-RUNNER_SYMBOLS = ("Expected",)
 _MYPY_LINE = re.compile(
     r"^(?P<file>[^:]+):(?P<line>\d+):(?:\d+:)? (?P<kind>error|note): (?P<msg>.*)$"
 )
@@ -84,10 +73,12 @@ def _require_tools() -> None:
             )
 
 
-def _run_mypy(files: list[CheckedFile]) -> list[LintProblem]:
+def _run_mypy(project_root: Path, files: list[CheckedFile]) -> list[LintProblem]:
     with tempfile.TemporaryDirectory(prefix="vmtest-scriptlint-") as tmp:
         workdir = Path(tmp)
         (workdir / "mypy.ini").write_text("[mypy]\n")
+        # The modelled driver modules the scripts' header imports (test_driver.logger).
+        shutil.copytree(project_root / MODEL_DIR / "test_driver", workdir / "test_driver")
         for checked in files:
             (workdir / checked.name).write_text(checked.text)
         argv = [
@@ -137,25 +128,22 @@ def _run_pyflakes(checked: CheckedFile, builtins: set[str]) -> list[LintProblem]
 
 
 def lint_scripts(project_root: Path) -> list[LintProblem]:
-    """Type-check and lint every booted check's script; an empty list means all good."""
+    """Type-check and lint every booted check's testScript; an empty list means all good."""
     _require_tools()
     suite = load_suite(project_root)
-    scripts = [script for _, script in suite.boot_scripts]
+    checks = list(suite.boot_checks)
     try:
-        problems = check_rules(project_root, scripts)
-        composed = compose_suite_script(project_root)
+        problems = check_rules(project_root, checks)
+        scripts = [check_script(project_root, check) for check in checks]
         typed = [
-            with_driver_model(project_root, suite, runner_and_script(project_root, s))
-            for s in scripts
+            with_driver_model(project_root, check.nodes, script)
+            for check, script in zip(checks, scripts, strict=True)
         ]
-        alone = [script_alone(project_root, s) for s in scripts]
+        problems += _run_mypy(project_root, typed)
     except OSError as exc:
         raise BadInput(f"cannot read a VM test script or the driver model: {exc}") from exc
-    problems += _run_mypy([*typed, with_driver_model(project_root, suite, composed)])
-    builtins = set(DRIVER_SYMBOLS) | set(suite.nodes)
-    for checked in alone:
-        problems += _run_pyflakes(checked, builtins | set(RUNNER_SYMBOLS))
-    problems += _run_pyflakes(composed, builtins)
+    for check, script in zip(checks, scripts, strict=True):
+        problems += _run_pyflakes(script, set(DRIVER_SYMBOLS) | set(check.nodes))
     return _unique(problems)
 
 
@@ -173,8 +161,11 @@ def summary(project_root: Path, problems: list[LintProblem]) -> str:
     """The closing line of a lint run."""
     if problems:
         return f"lint-scripts: {len(problems)} problem(s)"
-    count = len(load_suite(project_root).boot_scripts)
-    return f"lint-scripts: {count} scripts and the composed suite script pass mypy and pyflakes"
+    count = len(load_suite(project_root).boot_checks)
+    return (
+        f"lint-scripts: {count} test scripts pass mypy, pyflakes and the rules,"
+        " each within its check's globalTimeout"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

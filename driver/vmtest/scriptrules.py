@@ -1,21 +1,39 @@
 """The suite's own rules for VM test scripts (tool "vmtest"; syntax errors as "python").
 
 Every step inside `with subtest("<literal>")`, subtest names unique across the suite,
-every `wait_*` call with an explicit `timeout=`, no sleep, and no multi-line string
-literal (the suite indents scripts, which would change one). Read from the syntax tree
-and the tokens; nothing is run.
+an explicit timeout on every wait and every `succeed`/`fail`/`execute` (`retry`:
+`timeout_seconds=`), none of the driver's calls that take no timeout, no sleep, and a
+worst case within the check's globalTimeout (`vmtest.scriptbudget`). Read from the
+syntax tree; nothing is run.
 """
 
 from __future__ import annotations
 
 import ast
-import io
-import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
-# Wait methods of the driver without a timeout parameter.
-UNBOUNDED_WAITS = frozenset({"wait_for_shutdown", "wait_for_monitor_prompt"})
+from vmtest.scriptbudget import budget_problems
+from vmtest.scriptcompose import BootCheck
+
+# Driver calls that run a guest command or wait, with no timeout parameter
+# (machine/__init__.py @ 019697db058b); `shutdown()` is allowed and budgeted.
+UNBOUNDED = frozenset(
+    {
+        "systemctl",
+        "get_unit_info",
+        "get_unit_property",
+        "require_unit_state",
+        "start_job",
+        "stop_job",
+        "wait_for_shutdown",
+        "wait_for_monitor_prompt",
+        "copy_from_host",
+        "copy_from_machine",
+        "copy_from_vm",
+    }
+)
+COMMANDS = frozenset({"succeed", "fail", "execute"})
 
 
 @dataclass(frozen=True)
@@ -80,40 +98,42 @@ def _rule_problems(script: Path, tree: ast.AST) -> list[LintProblem]:
                 )
             )
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        func = node.func
-        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-        if name == "sleep":
-            problems.append(
-                LintProblem("vmtest", script, node.lineno, "sleep in a VM test: wait on a state")
-            )
-        keywords = {kw.arg for kw in node.keywords}
-        if name.startswith("wait_") and name not in UNBOUNDED_WAITS and "timeout" not in keywords:
-            problems.append(
-                LintProblem("vmtest", script, node.lineno, f"{name}() without an explicit timeout=")
-            )
+        if isinstance(node, ast.Call):
+            problems += _call_problems(script, node)
     return problems
 
 
-def check_rules(project_root: Path, scripts: list[Path]) -> list[LintProblem]:
+def _call_problems(script: Path, node: ast.Call) -> list[LintProblem]:
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    keywords = {kw.arg for kw in node.keywords}
+    message = None
+    if name == "sleep":
+        message = "sleep in a VM test: wait on a state"
+    elif name in UNBOUNDED:
+        message = f"{name}() takes no timeout: use succeed(..., timeout=) instead"
+    elif name == "retry" and "timeout_seconds" not in keywords:
+        message = "retry() without an explicit timeout_seconds="
+    elif (name in COMMANDS or name.startswith("wait_")) and "timeout" not in keywords:
+        message = f"{name}() without an explicit timeout="
+    return [LintProblem("vmtest", script, node.lineno, message)] if message else []
+
+
+def check_rules(project_root: Path, checks: list[BootCheck]) -> list[LintProblem]:
     """The suite's own rules for scripts (tool "vmtest"; syntax errors as tool "python")."""
     problems: list[LintProblem] = []
     seen: dict[str, Path] = {}
-    for script in scripts:
+    for check in checks:
+        script = check.script
         text = (project_root / script).read_text()
         try:
             tree = ast.parse(text, filename=str(script))
         except SyntaxError as exc:
             problems.append(LintProblem("python", script, exc.lineno, exc.msg))
             continue
-        for line in multiline_strings(text):
-            problems.append(
-                LintProblem(
-                    "vmtest", script, line, "multi-line string literal (the suite indents scripts)"
-                )
-            )
         problems += _rule_problems(script, tree)
+        for line, message in budget_problems(tree, check.timeout):
+            problems.append(LintProblem("vmtest", script, line, message))
         for name in subtest_names(text):
             if name in seen:
                 problems.append(
@@ -123,12 +143,3 @@ def check_rules(project_root: Path, scripts: list[Path]) -> list[LintProblem]:
                 )
             seen[name] = script
     return problems
-
-
-def multiline_strings(text: str) -> list[int]:
-    """Start lines of string literals that span several lines."""
-    lines = []
-    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-        if tok.type == tokenize.STRING and tok.start[0] != tok.end[0]:
-            lines.append(tok.start[0])
-    return lines

@@ -152,7 +152,7 @@ class Judge:
         quick tier's rule ids; nothing when none of them tells."""
         subtests = collect.subtest_results(state, status)
         if subtests:
-            return subtests
+            return outcome.with_failure_details(subtests, failure.log_tail if failure else [])
         if check.tier == "full":
             text = "\n".join(failure.log_tail) if failure else outcome.output_text(artifacts)
             if text:

@@ -1,4 +1,4 @@
-"""The judges and the suite report (tests/e2e/report/vmtest_e2e.py), run as Nix runs them."""
+"""The suite report and the probes' recorder (tests/e2e/report/vmtest_e2e.py), run as Nix runs them."""
 
 from __future__ import annotations
 
@@ -36,10 +36,10 @@ def write(path: Path, cases: list[dict[str, Any]]) -> Path:
     return path
 
 
-def run(tmp_path: Path, command: str, results: list[Path]) -> subprocess.CompletedProcess[str]:
+def run(tmp_path: Path, results: list[Path]) -> subprocess.CompletedProcess[str]:
     expected = tmp_path / "expected.json"
     expected.write_text(json.dumps(EXPECTED))
-    argv = [sys.executable, str(TOOL), command, "--expected", str(expected), "--results"]
+    argv = [sys.executable, str(TOOL), "--expected", str(expected), "--results"]
     argv += [str(r) for r in results]
     argv += ["--out", str(tmp_path / "out"), "--report-dir", str(tmp_path / "report")]
     return subprocess.run(argv, capture_output=True, text=True, check=False)
@@ -68,7 +68,7 @@ def all_passing(tmp_path: Path) -> list[Path]:
 
 
 def test_all_passed_suite_exits_0_and_reports_each_subtest(tmp_path: Path) -> None:
-    proc = run(tmp_path, "suite", all_passing(tmp_path))
+    proc = run(tmp_path, all_passing(tmp_path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     text = (tmp_path / "out").read_text()
     assert text == proc.stdout
@@ -96,7 +96,7 @@ def test_failed_subtest_fails_its_check_only_and_later_subtests_are_not_run(
             case("vm-execution-test", [sub("boots", "passed"), sub("powers off", "passed")]),
         ],
     )
-    proc = run(tmp_path, "suite", [probe, boot])
+    proc = run(tmp_path, [probe, boot])
     assert proc.returncode == 1
     text = proc.stdout
     assert text.startswith("vm-test-suite: FAILED (2 of 3 checks passed)\n")
@@ -131,7 +131,7 @@ def test_a_check_without_results_fails_as_not_run(tmp_path: Path) -> None:
             )
         ],
     )
-    proc = run(tmp_path, "suite", [probe, boot])
+    proc = run(tmp_path, [probe, boot])
     assert proc.returncode == 1
     assert "FAILED  vm-execution-test (0/2 subtests passed)" in proc.stdout
     assert "    not-run  boots\n" in proc.stdout
@@ -150,34 +150,13 @@ def test_error_outside_subtests_fails_the_check_even_if_all_subtests_passed(
             case("vm-execution-test", [sub("boots", "passed"), sub("powers off", "passed")]),
         ],
     )
-    proc = run(tmp_path, "suite", [probe, boot])
+    proc = run(tmp_path, [probe, boot])
     assert proc.returncode == 1
     assert "FAILED  vm-service-test (3/3 subtests passed)" in proc.stdout
     assert "    error: NameError: name 'x' is not defined" in proc.stdout
 
 
-def test_judge_of_one_check_ignores_other_checks_failures(tmp_path: Path) -> None:
-    expected = tmp_path / "one.json"
-    expected.write_text(json.dumps({"checks": [EXPECTED["checks"][2]]}))
-    boot = write(
-        tmp_path / "boot.json",
-        [
-            case("vm-service-test", [sub("sshd up", "failed", "boom")], "boom"),
-            case("vm-execution-test", [sub("boots", "passed"), sub("powers off", "passed")]),
-        ],
-    )
-    argv = [sys.executable, str(TOOL), "judge", "--expected", str(expected)]
-    argv += ["--results", str(boot), "--out", str(tmp_path / "out")]
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stdout
-    assert (tmp_path / "out").read_text() == (
-        "PASSED  vm-execution-test (2/2 subtests passed)\n"
-        "    ok       boots (1.5s)\n"
-        "    ok       powers off (1.5s)\n"
-    )
-
-
-def test_probe_recorder_records_a_failure_and_runs_the_next_subtest(tmp_path: Path) -> None:
+def test_probe_recorder_runs_every_subtest_then_fails_naming_the_failure(tmp_path: Path) -> None:
     script = tmp_path / "probe.py"
     script.write_text(
         "import sys\n"
@@ -188,11 +167,23 @@ def test_probe_recorder_records_a_failure_and_runs_the_next_subtest(tmp_path: Pa
         "    assert False, 'no init'\n"
         "with recorder.subtest('has sshd'):\n"
         "    pass\n"
-        "recorder.write(Path(sys.argv[1]))\n"
+        "raise SystemExit(recorder.finish(Path(sys.argv[1])))\n"
     )
     results = tmp_path / "results.json"
     env = {"PYTHONPATH": str(TOOL.parent)}
-    subprocess.run([sys.executable, str(script), str(results)], check=True, env=env)
+    argv = [sys.executable, str(script), str(results)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
+    assert done.returncode == 1  # the probe's build fails: no output, nothing cached
+    # The driver's line shapes, and the verdict as the last lines of the log.
+    assert done.stdout.splitlines() == [
+        "subtest: builds",
+        '!!! Test "builds" failed with error: "AssertionError: no init"',
+        "subtest: has sshd",
+        done.stdout.splitlines()[3],
+        'vmtest: vm-build-test: FAILED subtest "builds":',
+        "vmtest:   AssertionError: no init",
+    ]
+    assert done.stdout.splitlines()[3].startswith("(finished: subtest: has sshd, in ")
     (recorded,) = json.loads(results.read_text())["cases"]
     assert recorded["status"] == "failed"
     assert [(s["name"], s["status"]) for s in recorded["subtests"]] == [

@@ -1,36 +1,34 @@
-"""The suite runner's failure semantics, run on the composed script with stand-in machines.
+"""Each booted check's testScript, run for real by a stand-in driver against stand-in guests.
 
-No VM boots here: `server` and `client` are stand-ins for the NixOS test driver's machine
-objects (nixpkgs code, not ours) that answer shell commands from a table, so these tests
-exercise only our code: the runner (tests/e2e/runner/prelude.py), the scripts' control
-flow and the judges. What a real VM answers is only known on a KVM machine.
+The script text is the one the driver gets (vmtest.scriptcompose: generated line,
+tests/e2e/script-header.py, the check's script). The driver and its machines are
+stand-ins (fixtures/e2e/stand-in-driver: nixpkgs' failure semantics, shell answers from a
+table), so these tests exercise our code only: the header's facts, results file and last
+log lines, and each script's control flow. What a real VM answers is only known on KVM.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
+import os
 import platform
-import re
 import subprocess
 import sys
-import unittest
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from nixeval import REPO
-from vmtest.scriptlint import compose_suite_script, load_suite, subtest_names
+from vmtest.scriptcompose import BootCheck, check_script, load_suite
+from vmtest.scriptrules import subtest_names
 
-TOOL = REPO / "tests/e2e/report/vmtest_e2e.py"
+FIXTURE = REPO / "tests/driver/fixtures/e2e"
+DRIVER = FIXTURE / "stand-in-driver"
 TOPLEVEL = "/nix/store/" + "a" * 32 + "-nixos-system-server-26.05"
-FACTS: dict[str, str] = {
+FACTS: dict[str, Any] = {
     "check_system": "x86_64-linux",
-    "uname_machine": platform.machine(),
+    "uname_machine": "x86_64",
     "vm_system": "x86_64-linux",
-    "node_system": "x86_64-linux",
-    "aarch64_system": "aarch64-linux",
-    "aarch64_toplevel_drv": "/nix/store/" + "b" * 32 + "-nixos-system-nixos-vm.drv",
     "hostname": "nixos-vm",
     "test_user": "alice",
     "server_address": "192.168.1.2",
@@ -44,222 +42,182 @@ FACTS: dict[str, str] = {
     "os_id": "nixos",
     "os_version_id": "26.05",
     "os_build_id": "26.05.20260814.02e0898",
-    "failed_assertions_json": "[]",
-    "warnings_json": "[]",
+    "failed_assertions": [],
+    "warnings": [],
 }
-DENIED = "Permission denied (publickey).\n"
-ANSWERS: list[tuple[str, tuple[int, str]]] = [
-    (r"alice@\S+ 'id -un'", (0, "alice\n")),
-    (r"(root|alice)@\S+ true", (255, f"x@192.168.1.2: {DENIED}")),
-    (r"^id -nG alice$", (0, "alice users wheel docker\n")),
-    (r"^sudo -l -U alice$", (0, "User alice may run:\n    (ALL : ALL) SETENV: ALL\n")),
-    (r"docker run --rm --network none vmtest-hello:latest", (0, "Hello, world!\n")),
-    (r"^cat /proc/sys/kernel/hostname$", (0, "nixos-vm\n")),
-    (r"^uname -m$", (0, platform.machine() + "\n")),
-    (r"^readlink -f /run/current-system$", (0, TOPLEVEL + "\n")),
-    (
-        r"^cat /etc/os-release$",
-        (0, 'ID=nixos\nVERSION_ID="26.05"\nBUILD_ID=26.05.20260814.02e0898\n'),
-    ),
-    (r"^systemctl is-system-running --wait$", (0, "running\n")),
+AARCH64 = {
+    "aarch64_system": "aarch64-linux",
+    "aarch64_toplevel_drv": "/nix/store/" + "b" * 32 + "-nixos-system-vmtest.drv",
+}
+ANSWERS = [
+    *json.loads((FIXTURE / "answers.json").read_text())["answers"],
+    ["^readlink -f /run/current-system$", 0, TOPLEVEL + "\n"],
 ]
 
-
-class StandInMachine:
-    """Answers like the driver's machine object would, from a table of shell outputs."""
-
-    def __init__(
-        self, name: str, answers: list[tuple[str, tuple[int, str]]], down: set[str]
-    ) -> None:
-        self.name = name
-        self.answers = answers
-        self.down_units = down
-        self.up = False
-        self.starts = 0
-        self.commands: list[str] = []
-
-    def start(self, allow_reboot: bool = False) -> None:
-        if not self.up:
-            self.starts += 1
-        self.up = True
-
-    def is_up(self) -> bool:
-        return self.up
-
-    def shutdown(self) -> None:
-        self.up = False
-
-    def execute(self, command: str, check_return: bool = True, check_output: bool = True, timeout: int | None = 900) -> tuple[int, str]:  # fmt: skip
-        assert self.up, f"{self.name} is not running"
-        self.commands.append(command)
-        for pattern, answer in self.answers:
-            if re.search(pattern, command):
-                return answer
-        return 0, ""
-
-    def succeed(self, *commands: str, timeout: int | None = None) -> str:
-        output = ""
-        for command in commands:
-            status, out = self.execute(command, timeout=timeout)
-            if status != 0:
-                raise RuntimeError(f"command `{command}` failed (exit code {status})")
-            output += out
-        return output
-
-    def wait_until_succeeds(self, command: str, timeout: int = 900) -> str:
-        return self.succeed(command)
-
-    def wait_for_unit(self, unit: str, user: str | None = None, timeout: int = 900) -> None:
-        assert self.up, f"{self.name} is not running"
-        if unit in self.down_units:
-            raise RuntimeError(f'unit "{unit}" reached state "failed"')
-
-    def wait_for_open_port(self, port: int, addr: str = "localhost", timeout: int = 900) -> None:
-        assert self.up
+pytestmark = pytest.mark.skipif(
+    platform.machine() != "x86_64", reason="the stand-in facts are those of an x86_64 host"
+)
 
 
-class Log:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
+class Run:
+    """One stand-in driver run of a check: exit code, log lines, results file."""
 
-    def info(self, message: str) -> None:
-        self.lines.append(message)
+    def __init__(self, done: subprocess.CompletedProcess[str], out: Path) -> None:
+        self.returncode = done.returncode
+        self.lines = done.stdout.splitlines()  # stdout and stderr, as in a build log
+        self.log = done.stdout
+        results = out / "vmtest-results.json"
+        self.results = json.loads(results.read_text()) if results.exists() else None
 
+    @property
+    def statuses(self) -> dict[str, str]:
+        assert self.results is not None
+        return {s["name"]: s["status"] for s in self.results["cases"][0]["subtests"]}
 
-class Driver:
-    def __init__(self, out_dir: Path) -> None:
-        self.out_dir = out_dir
-
-
-def run_suite(
-    tmp_path: Path,
-    answers: list[tuple[str, tuple[int, str]]] = ANSWERS,
-    server_down: frozenset[str] = frozenset(),
-) -> tuple[dict[str, Any], dict[str, StandInMachine]]:
-    text = compose_suite_script(REPO).text
-    for name, value in FACTS.items():
-        text = text.replace(f'"@{name}@"', json.dumps(value))
-    assert not re.search(r'"@[a-z0-9_]+@"', text), "a fact placeholder is left"
-    log = Log()
-
-    @contextlib.contextmanager
-    def subtest(name: str) -> Iterator[None]:
-        # Like the driver: log the failure and re-raise it.
-        try:
-            yield
-        except Exception as exc:
-            log.info(f'Test "{name}" failed with error: "{exc}"')
-            raise
-
-    machines = {
-        "server": StandInMachine("server", answers, set(server_down)),
-        "client": StandInMachine("client", answers, set()),
-    }
-    symbols: dict[str, Any] = {
-        "subtest": subtest,
-        "driver": Driver(tmp_path),
-        "log": log,
-        "t": unittest.TestCase(),
-        **machines,
-    }
-    exec(compile(text, "vmtest-suite-script", "exec"), symbols)  # noqa: S102  (as the driver does)
-    return json.loads((tmp_path / "vmtest-results.json").read_text()), machines
+    def subtest(self, name: str) -> dict[str, Any]:
+        assert self.results is not None
+        return next(s for s in self.results["cases"][0]["subtests"] if s["name"] == name)
 
 
-def statuses(results: dict[str, Any]) -> dict[str, dict[str, str]]:
-    return {c["name"]: {s["name"]: s["status"] for s in c["subtests"]} for c in results["cases"]}
+def boot_check(name: str) -> BootCheck:
+    return next(c for c in load_suite(REPO).boot_checks if c.name == name)
 
 
-def expected_subtests() -> dict[str, list[str]]:
-    return {
-        name: subtest_names((REPO / s).read_text()) for name, s in load_suite(REPO).boot_scripts
-    }
+def run_check(tmp_path: Path, name: str, **table: Any) -> Run:
+    check = boot_check(name)
+    facts = FACTS | (AARCH64 if name == "platform-validation-test" else {})
+    expected = tmp_path / f"{name}-expected.json"
+    expected.write_text(json.dumps(facts))
+    script = tmp_path / "test-script"
+    script.write_text(check_script(REPO, check, str(expected)).text)
+    answers = tmp_path / "answers.json"
+    table["answers"] = [*table.get("answers", []), *ANSWERS]
+    answers.write_text(json.dumps(table))
+    out = tmp_path / "out"
+    out.mkdir()
+    timeout = str(table.get("globalTimeout", check.timeout))
+    argv = [sys.executable, str(DRIVER / "nixos_test_driver.py"), "-o", str(out)]
+    argv += ["--global-timeout", timeout, "--answers", str(answers)]
+    argv += ["--nodes", ",".join(check.nodes), "--runs", str(table.get("runs", 1)), str(script)]
+    env = os.environ | {"PYTHONPATH": str(DRIVER), "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+        env=env,
+        timeout=60,
+    )
+    return Run(done, out)
 
 
-def judge(tmp_path: Path, results: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    results_file = tmp_path / "results-copy.json"
-    results_file.write_text(json.dumps(results))
-    expected = tmp_path / "expected.json"
-    checks = [{"name": n, "subtests": s} for n, s in expected_subtests().items()]
-    expected.write_text(json.dumps({"checks": checks}))
-    argv = [sys.executable, str(TOOL), "suite", "--expected", str(expected)]
-    argv += ["--results", str(results_file)]
-    return subprocess.run(argv, capture_output=True, text=True, check=False)
-
-
-def test_every_booted_check_records_all_its_subtests_when_the_machines_answer(
-    tmp_path: Path,
+@pytest.mark.parametrize("name", [c.name for c in load_suite(REPO).boot_checks])
+def test_every_booted_check_records_all_its_subtests_when_the_guests_answer(
+    tmp_path: Path, name: str
 ) -> None:
-    results, machines = run_suite(tmp_path)
-    expected = expected_subtests()
-    assert [c["name"] for c in results["cases"]] == list(expected)
-    for case in results["cases"]:
-        assert case["status"] == "passed", case
-        assert [s["name"] for s in case["subtests"]] == expected[case["name"]]
-    # Two machines, each started once: the whole suite is two boots.
-    assert {name: m.starts for name, m in machines.items()} == {"server": 1, "client": 1}
-    assert not machines["server"].up  # vm-execution-test powered it off, last
-    assert judge(tmp_path, results).returncode == 0
+    run = run_check(tmp_path, name)
+    assert run.returncode == 0, run.log
+    script = (REPO / boot_check(name).script).read_text()
+    assert list(run.statuses) == subtest_names(script)
+    assert set(run.statuses.values()) == {"passed"}
+    assert run.lines[-1] == f"vmtest: {name}: {len(run.statuses)} subtests passed"
 
 
-def test_a_failing_subtest_stops_its_check_and_the_other_checks_still_run(
-    tmp_path: Path,
-) -> None:
-    answers = [(r"alice@\S+ 'id -un'", (255, DENIED)), *ANSWERS]
-    results, _ = run_suite(tmp_path, answers)
-    got = statuses(results)
-    service = got["vm-service-test"]
-    assert service == {
+def test_a_failing_subtest_fails_the_run_and_its_error_is_the_last_lines(tmp_path: Path) -> None:
+    denied = "alice@192.168.1.2: Permission denied (publickey).\n"
+    run = run_check(tmp_path, "vm-service-test", answers=[[r"alice@\S+ 'id -un'", 255, denied]])
+    assert run.returncode == 1  # the driver's exit code: the check's derivation fails
+    assert run.statuses == {
         "sshd is active and port 22 answers on the test network": "passed",
         "test user logs in from the client with the test key": "failed",
     }
-    failed = next(c for c in results["cases"] if c["name"] == "vm-service-test")
-    assert failed["status"] == "failed"
-    assert "exit code 255" in failed["error"]
-    for other in ["platform-validation-test", "vm-config-integrity-test", "vm-execution-test"]:
-        assert set(got[other].values()) == {"passed"}, other
-    report = judge(tmp_path, results)
-    assert report.returncode == 1
-    assert "vm-test-suite: FAILED (3 of 4 checks passed)" in report.stdout
+    error = run.subtest("test user logs in from the client with the test key")["error"]
+    assert error.startswith("RequestedAssertionFailed: command `ssh ")
+    assert error.endswith("failed (exit code 255)\nlast output lines:\n" + denied.strip())
     assert (
-        "    not-run  root login over SSH is refused even with an authorized key\n" in report.stdout
+        run.lines[-4:]
+        == [
+            'vmtest: vm-service-test: FAILED subtest "test user logs in from the client with the test key":',
+            *(f"vmtest:   {line}" for line in error.splitlines()),
+        ][-4:]
     )
 
 
 def test_accepted_root_login_fails_the_refusal_subtest(tmp_path: Path) -> None:
-    answers = [(r"root@\S+ true", (0, "")), *ANSWERS]
-    results, _ = run_suite(tmp_path, answers)
-    service = statuses(results)["vm-service-test"]
-    assert service["root login over SSH is refused even with an authorized key"] == "failed"
-    assert "password login over SSH is refused" not in service
+    run = run_check(tmp_path, "vm-service-test", answers=[[r"root@\S+ true", 0, ""]])
+    assert run.returncode == 1
+    assert run.statuses["root login over SSH is refused even with an authorized key"] == "failed"
+    assert "password login over SSH is refused" not in run.statuses
 
 
 def test_password_offered_by_sshd_fails_the_password_subtest(tmp_path: Path) -> None:
-    offered = (255, "alice@x: Permission denied (publickey,password).\n")
-    answers = [(r"PubkeyAuthentication=no .*alice@\S+ true", offered), *ANSWERS]
-    results, _ = run_suite(tmp_path, answers)
-    assert statuses(results)["vm-service-test"]["password login over SSH is refused"] == "failed"
+    offered = "alice@x: Permission denied (publickey,password).\n"
+    answers = [[r"PubkeyAuthentication=no .*alice@\S+ true", 255, offered]]
+    run = run_check(tmp_path, "vm-service-test", answers=answers)
+    assert run.returncode == 1
+    assert run.statuses["password login over SSH is refused"] == "failed"
 
 
-def test_a_server_that_never_boots_fails_every_booted_check_without_any_pass(
+def test_a_vm_that_never_boots_ends_at_the_global_timeout_saying_so(tmp_path: Path) -> None:
+    run = run_check(tmp_path, "vm-execution-test", noBoot=["server"], globalTimeout=2)
+    assert run.returncode == -15  # the driver SIGTERMs itself, as nixpkgs' terminate_test does
+    assert run.statuses == {"server reaches multi-user.target": "failed"}
+    assert run.lines[-2:] == [
+        'vmtest: vm-execution-test: FAILED subtest "server reaches multi-user.target":',
+        (
+            "vmtest:   the global timeout (2 s) was reached: the VM did not boot"
+            " (server: no root shell)"
+        ),
+    ]
+
+
+def test_a_failed_unit_at_boot_fails_the_first_subtest_and_nothing_passes_after(
     tmp_path: Path,
 ) -> None:
-    results, _ = run_suite(tmp_path, server_down=frozenset({"multi-user.target", "sshd.service"}))
-    for case in results["cases"]:
-        assert case["status"] == "failed", case["name"]
-    got = statuses(results)
-    assert got["vm-execution-test"] == {"server reaches multi-user.target": "failed"}
-    # Subtests that need no VM (evaluation facts) still pass honestly; none after a failure.
-    assert got["vm-config-integrity-test"] == {
+    run = run_check(
+        tmp_path, "vm-config-integrity-test", downUnits={"server": ["multi-user.target"]}
+    )
+    assert run.returncode == 1
+    # Subtests that need no VM (evaluation facts) pass honestly; none runs after a failure.
+    assert run.statuses == {
         "no NixOS assertion fails": "passed",
         "configuration evaluates without warnings": "passed",
         "/run/current-system is the built system": "failed",
     }
 
 
-def test_wrong_host_name_and_failed_unit_are_reported(tmp_path: Path) -> None:
-    answers = [(r"^cat /proc/sys/kernel/hostname$", (0, "nixos\n")), *ANSWERS]
-    results, _ = run_suite(tmp_path, answers)
-    execution = statuses(results)["vm-execution-test"]
-    assert execution["host name is the configured one"] == "failed"
-    assert "server powers off cleanly" not in execution
+def test_wrong_host_name_fails_its_subtest(tmp_path: Path) -> None:
+    answers = [[r"^cat /proc/sys/kernel/hostname$", 0, "nixos\n"]]
+    run = run_check(tmp_path, "vm-execution-test", answers=answers)
+    assert run.returncode == 1
+    assert run.statuses["host name is the one nixosConfigurations.vm sets"] == "failed"
+    assert "server powers off cleanly" not in run.statuses
+
+
+def test_a_power_off_without_the_kernels_power_down_is_not_clean(tmp_path: Path) -> None:
+    panic = "Kernel panic - not syncing: Attempted to kill init!"
+    run = run_check(tmp_path, "vm-execution-test", consoleAfterShutdown=panic)
+    assert run.returncode == 1
+    assert run.statuses["server powers off cleanly"] == "failed"
+    assert "action timed out" in run.subtest("server powers off cleanly")["error"]
+
+
+def test_facts_with_an_unknown_key_fail_before_any_subtest(tmp_path: Path) -> None:
+    FACTS["unexpected"] = "x"
+    try:
+        run = run_check(tmp_path, "vm-execution-test")
+    finally:
+        del FACTS["unexpected"]
+    assert run.returncode == 1
+    assert any("unexpected keyword argument 'unexpected'" in line for line in run.lines)
+
+
+def test_running_the_script_again_interactively_keeps_one_recorder(tmp_path: Path) -> None:
+    run = run_check(tmp_path, "platform-validation-test", runs=2)
+    assert run.returncode == 0, run.log
+    assert run.lines.count("subtest: aarch64 configuration evaluates") == 2
+    assert [line for line in run.lines if line.startswith("vmtest:")] == [
+        "vmtest: platform-validation-test: 4 subtests passed"
+    ]
+    assert len(run.statuses) == 4

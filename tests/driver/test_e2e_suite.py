@@ -1,17 +1,16 @@
-"""The full-tier suite's single source of truth: manifest, scripts and composed script agree."""
+"""The full-tier suite's single source of truth: manifest, scripts and testScripts agree."""
 
 from __future__ import annotations
 
 import ast
 import json
-import re
 import shutil
 import subprocess
 from typing import Any
 
 import pytest
 from nixeval import E2E, REPO, VM_CHECKS, eval_json
-from vmtest.scriptlint import compose_suite_script, load_suite, subtest_names
+from vmtest.scriptlint import check_script, load_suite, subtest_names
 
 ENTRY_FIELDS = {
     "name",
@@ -76,47 +75,37 @@ def test_manifest_evaluates_through_the_flake_manifest_file() -> None:
     ]
 
 
-def test_nix_composes_the_same_driver_script_as_scriptlint() -> None:
-    from_nix = eval_json("(import ./tests/e2e/suite.nix).composedScriptTemplate")
-    composed = compose_suite_script(REPO)
-    assert from_nix == composed.text
-    ast.parse(from_nix)  # valid Python as composed
-    for name, _ in load_suite(REPO).boot_scripts:
-        assert f'with vmtest_case("{name}"):\n' in from_nix
+def test_nix_builds_each_test_script_exactly_as_scriptlint_checks_it() -> None:
+    facts = "/nix/store/" + "f" * 32 + "-facts.json"
+    for check in load_suite(REPO).boot_checks:
+        from_nix = eval_json(
+            "let suite = import ./tests/e2e/suite.nix; "
+            f'check = builtins.head (builtins.filter (c: c.name == "{check.name}") suite.checks); '
+            f'in suite.testScript check "{facts}"'
+        )
+        checked = check_script(REPO, check, facts)
+        assert from_nix == checked.text, check.name
+        ast.parse(from_nix)
+        # The script itself is the end of its testScript, unchanged, and maps back to line 1.
+        script = (REPO / check.script).read_text()
+        assert from_nix.endswith(script)
+        first = checked.text.count("\n") - script.count("\n") + 1
+        assert checked.locate(first) == (check.script, 1)
 
 
-def test_composed_script_maps_lines_back_to_each_script() -> None:
-    composed = compose_suite_script(REPO)
-    lines = composed.text.split("\n")
-    for name, script in load_suite(REPO).boot_scripts:
-        source = (REPO / script).read_text().split("\n")
-        header = lines.index(f'with vmtest_case("{name}"):')
-        located = composed.locate(header + 2)  # the line after the header, 1-based
-        assert located == (script, 1)
-        assert lines[header + 1] == ("    " + source[0] if source[0] else "")
+def test_timeouts_are_consistent_between_the_checks_the_suite_and_ci() -> None:
+    suite = json.loads((E2E / "suite.json").read_text())
+    limit = suite["suite"]["timeoutSeconds"]
+    assert limit <= 15 * 60  # the spec's vm-test job: timeout-minutes: 15
+    for check in suite["checks"]:
+        assert 0 < check["timeoutSeconds"] <= limit, check["name"]
 
 
-def test_booted_checks_share_one_run_order_ending_with_the_shutdown() -> None:
-    order = [name for name, _ in load_suite(REPO).boot_scripts]
-    assert sorted(order) == sorted(VM_CHECKS[2:])
-    # vm-execution-test powers the server off, so it must run last.
-    assert order[-1] == "vm-execution-test"
-
-
-def test_runner_placeholders_are_the_expected_attributes() -> None:
-    prelude = (E2E / "runner/prelude.py").read_text()
-    placeholders = set(re.findall(r'"@([a-z0-9_]+)@"', prelude))
-    tree = ast.parse(prelude)
-    expected = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Expected")
-    attributes = {
-        s.target.id
-        for s in expected.body
-        if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
-    }
-    assert {p.removesuffix("_json") for p in placeholders} == attributes
-    facts = (E2E / "nixos-vm-test.nix").read_text()
-    for placeholder in placeholders:
-        assert re.search(rf"^\s+{placeholder} =", facts, re.MULTILINE), placeholder
+def test_each_booted_check_has_only_the_nodes_it_uses() -> None:
+    for check in load_suite(REPO).boot_checks:
+        script = (REPO / check.script).read_text()
+        used = {n for n in ("server", "client") if f"{n}." in script}
+        assert set(check.nodes) == used, check.name
 
 
 def test_every_nix_file_of_the_suite_parses() -> None:

@@ -1,7 +1,9 @@
 # Typed model of the NixOS test driver's globals, for the offline type check of
 # tests/e2e/scripts/*.py (driver/vmtest/scriptlint.py). It plays the part of
 # nixpkgs' nixos/lib/test-script-prepend.py: scriptlint puts this file, then one
-# `<node>: QemuMachine` line per node, then the script, into one file for mypy.
+# `<node>: QemuMachine` line per node of the check, then the check's testScript
+# (generated line, script-header.py, script), into one file for mypy; the
+# test_driver/ package beside it models the driver modules the header imports.
 #
 # Written from the driver source read with the search tool (stored copies of
 # NixOS/nixpkgs; the exact nixos-26.05 pin 02e08985 was not among them):
@@ -12,36 +14,18 @@
 #   nixos/lib/testing/driver.nix (26.05 shape: `name: QemuMachine;` per node)
 # Only public methods that exist there are declared; their parameter names,
 # defaults and return types follow that source. Bodies never run.
+import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 from unittest import TestCase
 
+from test_driver.logger import AbstractLogger
+
 
 def _model_only() -> NotImplementedError:
     return NotImplementedError("type model of the NixOS test driver; never executed")
-
-
-class AbstractLogger:
-    def log(self, message: str, attributes: dict[str, str] = {}) -> None:  # noqa: B006
-        raise _model_only()
-
-    def info(self, *args: Any, **kwargs: Any) -> None:
-        raise _model_only()
-
-    def warning(self, *args: Any, **kwargs: Any) -> None:
-        raise _model_only()
-
-    def error(self, *args: Any, **kwargs: Any) -> None:
-        raise _model_only()
-
-    def nested(
-        self,
-        message: str,
-        attributes: dict[str, str] = {},  # noqa: B006
-    ) -> AbstractContextManager[None]:
-        raise _model_only()
 
 
 class VLan:
@@ -141,6 +125,7 @@ class BaseMachine:
 class QemuMachine(BaseMachine):
     booted: bool
     connected: bool
+    pid: int | None
 
     def ssh_backdoor_command(self, index: int) -> str:
         raise _model_only()
@@ -246,6 +231,7 @@ class NspawnMachine(BaseMachine):
 class Driver:
     out_dir: Path
     global_timeout: int
+    race_timer: threading.Timer
     logger: AbstractLogger
     vlans: list[VLan]
     machines_qemu: list[QemuMachine]

@@ -2,7 +2,7 @@
 
 Runs inside a Nix build after the system toplevel and its closure info were built (a build
 failure of the system itself fails the check before this runs). Each subtest is recorded,
-pass or fail, and the next one still runs; tests/e2e/report/vmtest_e2e.py judges them.
+pass or fail, and the next one still runs; then the build fails if any failed.
 """
 
 import argparse
@@ -42,4 +42,4 @@ with subtest("closure holds sshd and its service"):
 with subtest("closure holds docker and its service"):
     require_in_closure(args.docker_package, "dockerd", "docker.service")
 
-recorder.write(args.results)
+raise SystemExit(recorder.finish(args.results))

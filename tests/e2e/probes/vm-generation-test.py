@@ -1,7 +1,8 @@
 """vm-generation-test probe: the qcow2 image of the real configuration, checked with qemu-img.
 
 Runs inside a Nix build after nixpkgs' image builder (system.build.images.qemu) produced
-the image. Each subtest is recorded, pass or fail; tests/e2e/report/vmtest_e2e.py judges.
+the image. Each subtest is recorded, pass or fail, and the next one still runs; then the build
+fails if any failed.
 """
 
 import argparse
@@ -31,7 +32,9 @@ with subtest("qcow2 image file exists"):
 
 with subtest("qemu-img reports format qcow2"):
     argv = [args.qemu_img, "info", "--output=json", str(args.image)]
-    proc = subprocess.run(argv, capture_output=True, text=True, check=True)
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    tail = "\n".join((proc.stderr or proc.stdout).splitlines()[-15:])
+    assert proc.returncode == 0, f"qemu-img failed (exit code {proc.returncode}):\n{tail}"
     info = json.loads(proc.stdout)
     print(f"  qemu-img info: {json.dumps(info, sort_keys=True)}")
     assert info.get("format") == "qcow2", f"format is {info.get('format')!r}"
@@ -43,4 +46,4 @@ with subtest("virtual size fits the system closure"):
     assert low < size <= high, f"virtual size {size} bytes not in ({low}, {high}]"
     print(f"  virtual size {size / GIB:.2f} GiB, system closure {low / GIB:.2f} GiB")
 
-recorder.write(args.results)
+raise SystemExit(recorder.finish(args.results))

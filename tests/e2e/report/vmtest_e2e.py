@@ -1,17 +1,17 @@
-"""Results of the full-tier checks: the probes' recorder, the per-check judge, the suite report.
+"""Results of the full-tier checks: the probes' recorder and the suite report.
 
 Standard library only: it runs inside Nix builds with a bare python3.
 
-Input, a results file (written by the booted suite's runner, tests/e2e/runner/prelude.py,
-or by a probe through `Recorder`):
+Input, one results file per check (written as subtests end, by tests/e2e/script-header.py
+inside a booted check's driver run, or by a probe through `Recorder`):
 
     {"schemaVersion": 1,
-     "cases": [{"name": "<check>", "status": "passed" | "failed" | "running",
+     "cases": [{"name": "<check>", "status": "passed" | "failed",
                 "error": str | null, "durationSeconds": float,
                 "subtests": [{"name": str, "status": "passed" | "failed",
                               "error": str | null, "durationSeconds": float}]}]}
 
-Output of `suite`, report.json (sorted keys):
+Output of the suite, report.json (sorted keys):
 
     {"schemaVersion": 1, "suite": "vm-test-suite", "status": "passed" | "failed",
      "summary": {"checks": int, "passed": int, "failed": int},
@@ -20,8 +20,9 @@ Output of `suite`, report.json (sorted keys):
                  "subtests": [{"name": str, "status": "passed" | "failed" | "not-run",
                                "error": str | null, "durationSeconds": float | null}]}]}
 
-A check passes only when its case was recorded without an error and every subtest the
-manifest lists for it passed. A listed subtest without a record is "not-run", never passed.
+The suite only builds when all six checks built, and a check only builds when every one
+of its subtests passed; the report still checks each result against the subtests the
+manifest lists (a listed subtest without a record is "not-run", never passed).
 """
 
 from __future__ import annotations
@@ -44,7 +45,12 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class Recorder:
-    """Records a probe's subtests; a failing subtest is recorded and the next one still runs."""
+    """Records a probe's subtests: a failing one is recorded and the next one still runs;
+    `finish` writes the results and returns 1 if any failed (the probe's build fails).
+
+    It prints the NixOS test driver's own line shapes (logger.py @ 0348869915cd:
+    `subtest: NAME`, `(finished: subtest: NAME, in S seconds)`, and Driver.subtest's
+    `!!! Test "NAME" failed with error: "E"`), so one parser reads probes and tests."""
 
     def __init__(self, check: str) -> None:
         self.case: dict[str, Any] = {"name": check, "status": "running", "error": None}
@@ -59,20 +65,31 @@ class Recorder:
         print(f"subtest: {name}", flush=True)
         try:
             yield
-        except Exception as exc:  # noqa: BLE001  (recorded; the probe goes on)
+        except Exception as exc:  # noqa: BLE001  (recorded; the probe goes on, then fails)
             record["error"] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            print(f"  failed: {record['error']}", flush=True)
+            first = record["error"].splitlines()[0]
+            print(f'!!! Test "{name}" failed with error: "{first}"', flush=True)
         else:
             record["status"] = "passed"
+            print(f"(finished: subtest: {name}, in {time.monotonic() - tic:.2f} seconds)")
         finally:
             record["durationSeconds"] = round(time.monotonic() - tic, 3)
 
-    def write(self, path: Path) -> None:
-        failed = any(s["status"] != "passed" for s in self.case["subtests"])
+    def finish(self, path: Path) -> int:
+        failed = [s for s in self.case["subtests"] if s["status"] != "passed"]
         self.case["status"] = "failed" if failed else "passed"
         self.case["durationSeconds"] = round(time.monotonic() - self._tic, 3)
         results = {"schemaVersion": SCHEMA_VERSION, "cases": [self.case]}
         path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+        name = self.case["name"]
+        if not failed:
+            print(f"vmtest: {name}: {len(self.case['subtests'])} subtests passed")
+            return 0
+        # The last lines of the log (Nix shows only its tail): what failed and why.
+        for sub in failed:
+            print(f'vmtest: {name}: FAILED subtest "{sub["name"]}":')
+            print("\n".join(f"vmtest:   {line}" for line in sub["error"].splitlines()))
+        return 1
 
 
 def load_cases(paths: list[Path]) -> dict[str, dict[str, Any]]:
@@ -104,8 +121,6 @@ def judge(name: str, expected: list[str], case: dict[str, Any] | None) -> dict[s
         entry["error"] = "ran, but the manifest does not list this subtest"
         subtests.append(entry)
     error = case.get("error")
-    if case.get("status") == "running" and error is None:
-        error = "the check's script did not finish"
     passed = error is None and all(s["status"] == "passed" for s in subtests)
     return {
         "name": name,
@@ -220,7 +235,6 @@ def _expected(path: Path) -> list[tuple[str, list[str]]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vmtest_e2e")
-    parser.add_argument("command", choices=["judge", "suite"])
     parser.add_argument("--expected", type=Path, required=True, help="{checks: [{name, subtests}]}")
     parser.add_argument("--results", type=Path, nargs="+", required=True)
     parser.add_argument("--suite-name", default="vm-test-suite")
@@ -229,10 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cases = load_cases(args.results)
     checks = [judge(name, subs, cases.get(name)) for name, subs in _expected(args.expected)]
-    if args.command == "judge":
-        text = "".join(render_check(c) for c in checks)
-    else:
-        text = render_text(args.suite_name, checks)
+    text = render_text(args.suite_name, checks)
     if args.out:
         args.out.write_text(text)
     if args.report_dir:

@@ -1,0 +1,1 @@
+"""Model of the NixOS test driver package (see ../prelude.py); never executed."""
