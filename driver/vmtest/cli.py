@@ -13,9 +13,10 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperArgument, TyperCommand
 
 from vmtest import __version__
 from vmtest.errors import EXIT_CODE_MEANINGS, BadInput, ExitCode, VmtestError
@@ -41,7 +42,8 @@ app = typer.Typer(
     help="Select, run and report the NixOS VM test checks of a flake.",
     epilog=_exit_codes_epilog(),
     no_args_is_help=True,
-    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    add_completion=True,  # typer's --install-completion and --show-completion
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -87,6 +89,30 @@ NixOption = Annotated[
         "--option",
         metavar="NAME VALUE",
         help="A nix setting, passed to nix as --option (also NAME=VALUE; repeatable).",
+    ),
+]
+OverrideInput = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--override-input",
+        metavar="INPUT REF",
+        help="Use REF for the flake input INPUT, passed to nix (e.g. a local nixpkgs checkout; "
+        "repeatable).",
+    ),
+]
+DryRun = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run", help="Evaluate, then list what would be built and what is already built."
+    ),
+]
+PrintBuildLogs = Annotated[
+    bool,
+    typer.Option(
+        "--print-build-logs",
+        "-L",
+        help="Stream every build log line, prefixed by its check (folded per check in GitHub "
+        "Actions).",
     ),
 ]
 AllowTcg = Annotated[
@@ -139,16 +165,36 @@ def handled_errors() -> Iterator[None]:
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 
-def nix_options(builders: str | None, store: str | None, option: list[str] | None) -> NixOptions:
-    from vmtest.nixargv import NixOptions
-
+def _pairs(flag: str, items: list[str] | None) -> tuple[tuple[str, str], ...]:
+    """`NAME=VALUE` items (see `join_option_pairs`) as pairs; a value may contain `=`."""
     pairs: list[tuple[str, str]] = []
-    for item in option or []:
+    for item in items or []:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise BadInput(f"--option expects NAME VALUE or NAME=VALUE, got {item!r}")
+            two = (
+                "INPUT REF or INPUT=REF"
+                if flag == "--override-input"
+                else "NAME VALUE or NAME=VALUE"
+            )
+            raise BadInput(f"{flag} expects {two}, got {item!r}")
         pairs.append((name, value))
-    return NixOptions(builders=builders, store=store, options=tuple(pairs))
+    return tuple(pairs)
+
+
+def nix_options(
+    builders: str | None,
+    store: str | None,
+    option: list[str] | None,
+    override_input: list[str] | None = None,
+) -> NixOptions:
+    from vmtest.nixargv import NixOptions
+
+    return NixOptions(
+        builders=builders,
+        store=store,
+        options=_pairs("--option", option),
+        override_inputs=_pairs("--override-input", override_input),
+    )
 
 
 def load_manifest(
@@ -157,11 +203,12 @@ def load_manifest(
     builders: str | None,
     store: str | None,
     option: list[str] | None,
+    override_input: list[str] | None = None,
 ) -> tuple[Manifest, str]:
     """The flake's validated manifest and the system it was checked for."""
     from vmtest import nix, selection
 
-    opts = nix_options(builders, store, option)
+    opts = nix_options(builders, store, option, override_input)
     system_ = system or nix.info(opts)[1]
     return selection.load_manifest(flake, system_, opts), system_
 
@@ -170,7 +217,8 @@ def load_manifest(
 
 
 def _run(
-    names: list[str],
+    checks: list[str] | None,
+    tier: str | None,
     *,
     flake: str,
     system: str | None,
@@ -181,22 +229,28 @@ def _run(
     builders: str | None,
     store: str | None,
     option: list[str] | None,
+    override_input: list[str] | None,
     allow_tcg: bool,
+    dry_run: bool,
+    print_build_logs: bool,
 ) -> None:
-    """The body of `quick`, `full` and `run`: run the named checks, exit with the verdict."""
+    """The body of `quick`, `full` and `run`: run the selected checks, exit with the verdict."""
     from vmtest import session
 
     with handled_errors():
         request = session.RunRequest(
-            names=tuple(names),
+            names=tuple(checks or ()),
+            tier=tier,
             flake=flake,
             system=system,
             timeout=timeout,
             json_out=json_out,
             junit=junit,
             report_path=report,
-            nix_opts=nix_options(builders, store, option),
+            nix_opts=nix_options(builders, store, option, override_input),
             allow_tcg=allow_tcg,
+            dry_run=dry_run,
+            print_build_logs=print_build_logs,
         )
         code = session.run(request)
     raise typer.Exit(code)
@@ -215,14 +269,19 @@ def _tier_command(tier: str, summary: str) -> None:
         builders: Builders = None,
         store: Store = None,
         option: NixOption = None,
+        override_input: OverrideInput = None,
         allow_tcg: AllowTcg = False,
+        dry_run: DryRun = False,
+        print_build_logs: PrintBuildLogs = False,
     ) -> None:
         from vmtest.manifest import TIER_CHECKS
 
         _run(
-            [TIER_CHECKS[tier]],
+            [TIER_CHECKS[tier]], None,
             flake=flake, system=system, timeout=timeout, json_out=json_out, junit=junit,
-            report=report, builders=builders, store=store, option=option, allow_tcg=allow_tcg,
+            report=report, builders=builders, store=store, option=option,
+            override_input=override_input, allow_tcg=allow_tcg, dry_run=dry_run,
+            print_build_logs=print_build_logs,
         )  # fmt: skip
 
     command.__doc__ = summary
@@ -233,11 +292,40 @@ _tier_command("quick", "Quick tier: evaluate the VM configuration and list the f
 _tier_command("full", "Full tier: build, boot under KVM and test the VM (vm-test-suite).")
 
 
-@app.command("run")
+class _NamesCommand(TyperCommand):
+    """Shows a variadic argument as `CHECK...` (typer adds its type, `<list[str]>`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, TyperArgument) and param.nargs == -1:
+                shown = f"{param.metavar or param.name}..."
+                param.metavar = shown
+                setattr(param, "display_type_rich", lambda ctx: None)  # noqa: B010
+                setattr(param, "_usage_display_name", lambda shown=shown: f"[{shown}]")  # noqa: B010
+
+
+Tier = Annotated[
+    str | None,
+    typer.Option(
+        "--tier",
+        metavar="quick|full",
+        help="Every check of a tier (with CHECK..., those as well).",
+    ),
+]
+
+
+@app.command("run", cls=_NamesCommand)
 def run_checks(
     checks: Annotated[
-        list[str], typer.Argument(metavar="CHECK", help="Check names (see `vmtest list`).")
-    ],
+        list[str] | None,
+        typer.Argument(
+            metavar="CHECK",
+            help="Check names or glob patterns such as 'vm-*' (see `vmtest list`).",
+            show_default=False,
+        ),
+    ] = None,
+    tier: Tier = None,
     flake: Flake = ".",
     system: SystemOpt = None,
     timeout: Timeout = None,
@@ -247,14 +335,13 @@ def run_checks(
     builders: Builders = None,
     store: Store = None,
     option: NixOption = None,
+    override_input: OverrideInput = None,
     allow_tcg: AllowTcg = False,
+    dry_run: DryRun = False,
+    print_build_logs: PrintBuildLogs = False,
 ) -> None:
-    """Run any checks by name."""
-    _run(
-        checks,
-        flake=flake, system=system, timeout=timeout, json_out=json_out, junit=junit,
-        report=report, builders=builders, store=store, option=option, allow_tcg=allow_tcg,
-    )  # fmt: skip
+    """Run checks by name, glob or tier."""
+    _run(**locals())
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -264,21 +351,29 @@ def _terminate(signum: int, frame: object) -> None:
 # The information commands live in their own module and register on `app` on import.
 from vmtest import cli_info  # noqa: F401
 
+#: Options that take two values, joined into `NAME=VALUE` before typer parses them.
+_PAIR_OPTIONS = ("--option", "--override-input")
+
 
 def join_option_pairs(args: list[str]) -> list[str]:
-    """Accept nix's own `--option NAME VALUE` as well as `--option NAME=VALUE`."""
+    """Accept nix's own `--option NAME VALUE` (and `--override-input INPUT REF`) as well
+    as `NAME=VALUE`; and `--debug` after the subcommand as well as before it."""
     out: list[str] = []
     i = 0
     while i < len(args):
         arg = args[i]
         if arg == "--":
-            return out + args[i:]
-        if arg == "--option" and i + 2 < len(args) and "=" not in args[i + 1]:
+            out += args[i:]
+            break
+        if arg in _PAIR_OPTIONS and i + 2 < len(args) and "=" not in args[i + 1]:
             out += [arg, f"{args[i + 1]}={args[i + 2]}"]
             i += 3
             continue
         out.append(arg)
         i += 1
+    if "--debug" in out[1 : out.index("--") if "--" in out else len(out)]:
+        out.remove("--debug")
+        out.insert(0, "--debug")
     return out
 
 
