@@ -60,5 +60,9 @@ def plans(drvs: Sequence[str], opts: NixOptions, timeout: float | None) -> dict[
     """`plan` of each derivation (side by side: each is one nix start-up)."""
     unique = list(dict.fromkeys(drvs))
     with ThreadPoolExecutor(max_workers=min(4, max(1, len(unique)))) as pool:
-        found = list(pool.map(lambda d: plan(d, opts, timeout), unique))
+        try:
+            found = list(pool.map(lambda d: plan(d, opts, timeout), unique))
+        except BaseException:  # Ctrl-C or a timeout: stop the other threads' children too
+            process.stop_all()
+            raise
     return {d: p for d, p in zip(unique, found, strict=True) if p is not None}
