@@ -33,7 +33,8 @@ Timeout = Annotated[
         "--timeout",
         min=0.001,
         metavar="SECONDS",
-        help="Budget for the whole run (default: the checks' timeouts from the manifest, added).",
+        help="Budget for the whole run, evaluation included (default: the checks' timeouts "
+        "from the manifest, added).",
     ),
 ]
 ReportPath = Annotated[

@@ -185,8 +185,16 @@ class Runner:
             for refusal in refused:
                 build.refusals[refusal.drv_path] = refusal
                 self.display.phase(f"nix refused to build: {refusal.line}")
-            drvs = [r.drv for r in runs if r.drv in drvs and not refused_in(r, build, self.cfg)]
+            drvs = [r.drv for r in runs if r.drv in drvs and self._build_again(r, build)]
         build.ended = time.monotonic()
+
+    def _build_again(self, r: CheckRun, build: BuildRun) -> bool:
+        """After Nix stopped at a refusal: build `r` again unless it needs what Nix refused
+        or its own build already ended (a failed build is not worth a second run)."""
+        state = build.parser.derivation(r.drv) if r.drv else None
+        if r.drv in build.outputs or (state is not None and state.failure is not None):
+            return False
+        return build.refusal_for(r, self.cfg.nix_opts) is None
 
     def _on_event(self, event: Event, build: BuildRun) -> None:
         """Show one log event: with the counts of the checks it belongs to, and (-L) each
@@ -205,14 +213,6 @@ class Runner:
                 if r.plan is not None
             )
         self.display.event(event, build.parser.progress, own or None)
-
-
-def refused_in(r: CheckRun, build: BuildRun, cfg: RunConfig) -> bool:
-    """True when Nix refused a derivation `r` needs (its own or one it builds first)."""
-    if r.drv is None or not build.refusals:
-        return False
-    needs = set(r.plan.to_build) if r.plan else nix.requisites(r.drv, cfg.nix_opts)
-    return r.drv in build.refusals or any(d in build.refusals for d in needs)
 
 
 def _own_counts(r: CheckRun, parser: LogParser) -> str:

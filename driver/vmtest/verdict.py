@@ -63,6 +63,13 @@ class BuildRun:
     #: Derivations Nix would not build here (missing system features), and its words.
     refusals: dict[str, FeatureRefusal] = field(default_factory=dict)
 
+    def refusal_for(self, r: CheckRun, nix_opts: NixOptions) -> FeatureRefusal | None:
+        """Nix's refusal of a derivation `r` needs (its own or one it builds first)."""
+        if r.drv is None or not self.refusals or r.drv in self.outputs:
+            return None
+        needs = [r.drv, *(r.plan.to_build if r.plan else nix.requisites(r.drv, nix_opts))]
+        return next((self.refusals[d] for d in needs if d in self.refusals), None)
+
 
 class Judge:
     """Results of the checks of one run (`build` is None when nothing was built)."""
@@ -79,7 +86,7 @@ class Judge:
         if r.drv is None or build is None:
             return self._make(r, ending or Status.NOT_RUN, None)
         state = build.parser.derivation(r.drv)
-        refusal = self._refusal(r, build)
+        refusal = build.refusal_for(r, self.nix_opts)
         if refusal is not None:
             refused = FailureInfo(
                 message=f"nix refused to build it: {refusal.line}; fix: {refusal.fix}",
@@ -117,13 +124,6 @@ class Judge:
             return ending or Status.FAILED
         build.outputs[drv] = self._valid_outputs(drv)
         return Status.PASSED
-
-    def _refusal(self, r: CheckRun, build: BuildRun) -> FeatureRefusal | None:
-        """Nix's refusal of a derivation this check needs, if it refused one."""
-        if r.drv is None or not build.refusals or r.drv in build.outputs:
-            return None
-        needs = [r.drv, *(r.plan.to_build if r.plan else nix.requisites(r.drv, self.nix_opts))]
-        return next((build.refusals[d] for d in needs if d in build.refusals), None)
 
     def _valid_outputs(self, drv: str) -> list[str]:
         if drv not in self._outputs_cache:
