@@ -178,8 +178,10 @@ def require_kvm(
     """`full` (and `run` of KVM checks) refuse what Nix would refuse, or do slowly.
 
     Nix builds a VM test only where the `kvm` and `nixos-test` system features are set
-    (FACTS.md: runNixOSTest's requiredSystemFeatures); without a usable /dev/kvm the
-    VM falls back to slow emulation. Builds sent to remote builders are judged there."""
+    (nixpkgs nixos/lib/testing/run.nix, read at 0020e46c8b1c as stored, the pin
+    02e08985a27c not being: `requiredSystemFeatures = [ "nixos-test" ]` plus "kvm" on
+    Linux); without a usable /dev/kvm the VM falls back to slow emulation. Builds sent
+    to remote builders are judged there."""
     needing = [c.name for c in checks if c.requiresKvm]
     if not needing or remote:
         return

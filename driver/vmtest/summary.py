@@ -123,7 +123,9 @@ DEBUG_SECTION = 'README.md, "Debugging a failing VM test"'
 
 def _commands(report: RunReport) -> list[str]:
     """The commands to dig further: each failed build's whole log, and for a check that
-    booted a VM, its interactive driver (runNixOSTest's `driverInteractive`)."""
+    booted a VM, its interactive driver: runNixOSTest sets `passthru.driverInteractive`
+    (nixpkgs nixos/lib/testing/interactive.nix, read at 0db57dc974ee as stored; the pin
+    02e08985a27c is not), and each booted check is its own runNixOSTest."""
     lines: list[str] = []
     for c in report.checks:
         if c.status is not Status.FAILED or c.failure is None:
