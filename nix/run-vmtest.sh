@@ -21,4 +21,19 @@ if [ "$(nix eval --expr 'builtins ? getFlake' 2>/dev/null)" != "true" ]; then
   exit 3
 fi
 
-exec nix run "${VMTEST_FLAKE:-.}#vmtest" -- "$@"
+# Build vmtest first (quietly): when that fails (nixpkgs cannot be fetched, say), one
+# line says so, with Nix's own reason, instead of every retry nix prints. Exit 3 as
+# vmtest does for an environment that is not ready (make itself then exits 2).
+flake="${VMTEST_FLAKE:-.}"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+if ! json="$(nix build --no-link --json "$flake#vmtest" 2>"$log")"; then
+  reason="$(grep -v '^warning: ' "$log" | grep -m1 '^error:' || tail -n1 "$log")"
+  printf '%s\n' >&2 \
+    "error: cannot build vmtest with Nix (there is no .venv): ${reason#error: }" \
+    "  hint: run 'make venv' (python3 and pip) to use vmtest without building it with Nix," \
+    "  or fix the reason (its whole log: nix build $flake#vmtest)"
+  exit 3
+fi
+out="$(printf '%s' "$json" | sed -n 's/.*"out":"\([^"]*\)".*/\1/p')"
+exec "$out/bin/vmtest" "$@"

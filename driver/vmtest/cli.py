@@ -41,7 +41,8 @@ app = typer.Typer(
     help="Select, run and report the NixOS VM test checks of a flake.",
     epilog=_exit_codes_epilog(),
     no_args_is_help=True,
-    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    add_completion=True,  # typer's --install-completion and --show-completion
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -58,20 +59,8 @@ SystemOpt = Annotated[
     typer.Option("--system", metavar="SYSTEM", help="Nix system (default: the current one)."),
 ]
 JsonOut = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
-Timeout = Annotated[
-    float | None,
-    typer.Option(
-        "--timeout",
-        min=0.001,
-        metavar="SECONDS",
-        help="Budget for the whole run (default: the checks' timeouts from the manifest, added).",
-    ),
-]
 JunitPath = Annotated[
     Path | None, typer.Option("--junit", metavar="PATH", help="Write JUnit XML here.")
-]
-ReportPath = Annotated[
-    Path | None, typer.Option("--report", metavar="PATH", help="Write the JSON report here.")
 ]
 Builders = Annotated[
     str | None,
@@ -87,13 +76,6 @@ NixOption = Annotated[
         "--option",
         metavar="NAME VALUE",
         help="A nix setting, passed to nix as --option (also NAME=VALUE; repeatable).",
-    ),
-]
-AllowTcg = Annotated[
-    bool,
-    typer.Option(
-        "--allow-tcg",
-        help="Run checks that need KVM without it (software emulation, several times slower).",
     ),
 ]
 
@@ -139,16 +121,36 @@ def handled_errors() -> Iterator[None]:
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 
-def nix_options(builders: str | None, store: str | None, option: list[str] | None) -> NixOptions:
-    from vmtest.nixargv import NixOptions
-
+def _pairs(flag: str, items: list[str] | None) -> tuple[tuple[str, str], ...]:
+    """`NAME=VALUE` items (see `join_option_pairs`) as pairs; a value may contain `=`."""
     pairs: list[tuple[str, str]] = []
-    for item in option or []:
+    for item in items or []:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise BadInput(f"--option expects NAME VALUE or NAME=VALUE, got {item!r}")
+            two = (
+                "INPUT REF or INPUT=REF"
+                if flag == "--override-input"
+                else "NAME VALUE or NAME=VALUE"
+            )
+            raise BadInput(f"{flag} expects {two}, got {item!r}")
         pairs.append((name, value))
-    return NixOptions(builders=builders, store=store, options=tuple(pairs))
+    return tuple(pairs)
+
+
+def nix_options(
+    builders: str | None,
+    store: str | None,
+    option: list[str] | None,
+    override_input: list[str] | None = None,
+) -> NixOptions:
+    from vmtest.nixargv import NixOptions
+
+    return NixOptions(
+        builders=builders,
+        store=store,
+        options=_pairs("--option", option),
+        override_inputs=_pairs("--override-input", override_input),
+    )
 
 
 def load_manifest(
@@ -157,128 +159,47 @@ def load_manifest(
     builders: str | None,
     store: str | None,
     option: list[str] | None,
+    override_input: list[str] | None = None,
 ) -> tuple[Manifest, str]:
     """The flake's validated manifest and the system it was checked for."""
     from vmtest import nix, selection
 
-    opts = nix_options(builders, store, option)
+    opts = nix_options(builders, store, option, override_input)
     system_ = system or nix.info(opts)[1]
     return selection.load_manifest(flake, system_, opts), system_
-
-
-# ----------------------------------------------------------------- run commands
-
-
-def _run(
-    names: list[str],
-    *,
-    flake: str,
-    system: str | None,
-    timeout: float | None,
-    json_out: bool,
-    junit: Path | None,
-    report: Path | None,
-    builders: str | None,
-    store: str | None,
-    option: list[str] | None,
-    allow_tcg: bool,
-) -> None:
-    """The body of `quick`, `full` and `run`: run the named checks, exit with the verdict."""
-    from vmtest import session
-
-    with handled_errors():
-        request = session.RunRequest(
-            names=tuple(names),
-            flake=flake,
-            system=system,
-            timeout=timeout,
-            json_out=json_out,
-            junit=junit,
-            report_path=report,
-            nix_opts=nix_options(builders, store, option),
-            allow_tcg=allow_tcg,
-        )
-        code = session.run(request)
-    raise typer.Exit(code)
-
-
-def _tier_command(tier: str, summary: str) -> None:
-    """Register `vmtest <tier>`: the tier's check (see `TIER_CHECKS`), with run's options."""
-
-    def command(
-        flake: Flake = ".",
-        system: SystemOpt = None,
-        timeout: Timeout = None,
-        json_out: JsonOut = False,
-        junit: JunitPath = None,
-        report: ReportPath = None,
-        builders: Builders = None,
-        store: Store = None,
-        option: NixOption = None,
-        allow_tcg: AllowTcg = False,
-    ) -> None:
-        from vmtest.manifest import TIER_CHECKS
-
-        _run(
-            [TIER_CHECKS[tier]],
-            flake=flake, system=system, timeout=timeout, json_out=json_out, junit=junit,
-            report=report, builders=builders, store=store, option=option, allow_tcg=allow_tcg,
-        )  # fmt: skip
-
-    command.__doc__ = summary
-    app.command(tier)(command)
-
-
-_tier_command("quick", "Quick tier: evaluate the VM configuration and list the findings (no VM).")
-_tier_command("full", "Full tier: build, boot under KVM and test the VM (vm-test-suite).")
-
-
-@app.command("run")
-def run_checks(
-    checks: Annotated[
-        list[str], typer.Argument(metavar="CHECK", help="Check names (see `vmtest list`).")
-    ],
-    flake: Flake = ".",
-    system: SystemOpt = None,
-    timeout: Timeout = None,
-    json_out: JsonOut = False,
-    junit: JunitPath = None,
-    report: ReportPath = None,
-    builders: Builders = None,
-    store: Store = None,
-    option: NixOption = None,
-    allow_tcg: AllowTcg = False,
-) -> None:
-    """Run any checks by name."""
-    _run(
-        checks,
-        flake=flake, system=system, timeout=timeout, json_out=json_out, junit=junit,
-        report=report, builders=builders, store=store, option=option, allow_tcg=allow_tcg,
-    )  # fmt: skip
 
 
 def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-# The information commands live in their own module and register on `app` on import.
-from vmtest import cli_info  # noqa: F401
+# The run and the information commands live in their own modules and register on `app`
+# on import.
+from vmtest import cli_info, cli_run  # noqa: F401
+
+#: Options that take two values, joined into `NAME=VALUE` before typer parses them.
+_PAIR_OPTIONS = ("--option", "--override-input")
 
 
 def join_option_pairs(args: list[str]) -> list[str]:
-    """Accept nix's own `--option NAME VALUE` as well as `--option NAME=VALUE`."""
+    """Accept nix's own `--option NAME VALUE` (and `--override-input INPUT REF`) as well
+    as `NAME=VALUE`; and `--debug` after the subcommand as well as before it."""
     out: list[str] = []
     i = 0
     while i < len(args):
         arg = args[i]
         if arg == "--":
-            return out + args[i:]
-        if arg == "--option" and i + 2 < len(args) and "=" not in args[i + 1]:
+            out += args[i:]
+            break
+        if arg in _PAIR_OPTIONS and i + 2 < len(args) and "=" not in args[i + 1]:
             out += [arg, f"{args[i + 1]}={args[i + 2]}"]
             i += 3
             continue
         out.append(arg)
         i += 1
+    if "--debug" in out[1 : out.index("--") if "--" in out else len(out)]:
+        out.remove("--debug")
+        out.insert(0, "--debug")
     return out
 
 

@@ -14,7 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -149,25 +149,44 @@ def full_tier_blockers(items: list[Item]) -> list[Item]:
     return [i for i in items if not i.ok and i.needed_for is not None]
 
 
+def quick_tier_blockers(items: list[Item]) -> list[Item]:
+    """Items that stop the quick tier too (no nix, flakes off)."""
+    return [i for i in items if not i.ok and i.needed_for == "quick"]
+
+
 def to_json(items: list[Item]) -> str:
-    blockers = [i.name for i in full_tier_blockers(items)]
-    quick_blockers = [i.name for i in items if not i.ok and i.needed_for == "quick"]
+    """camelCase throughout, like the run report and the manifest."""
     data = {
-        "items": [asdict(i) for i in items],
-        "quickReady": not quick_blockers,
-        "fullReady": not blockers,
-        "missingForFull": blockers,
+        "items": [
+            {"name": i.name, "ok": i.ok, "value": i.value, "neededFor": i.needed_for, "fix": i.fix}
+            for i in items
+        ],
+        "quickReady": not quick_tier_blockers(items),
+        "fullReady": not full_tier_blockers(items),
+        "missingForQuick": [i.name for i in quick_tier_blockers(items)],
+        "missingForFull": [i.name for i in full_tier_blockers(items)],
     }
     return json.dumps(data, indent=2, sort_keys=True)
 
 
-def require_kvm(checks: Sequence[Check], allow_tcg: bool, remote: bool = False) -> None:
-    """`full` (and `run` of KVM checks) refuse to fall back to slow emulation silently.
+def require_kvm(
+    checks: Sequence[Check],
+    allow_tcg: bool,
+    remote: bool = False,
+    version: NixVersion | None = None,
+) -> None:
+    """`full` (and `run` of KVM checks) refuse what Nix would refuse, or do slowly.
 
-    Builds sent to remote builders are judged there (Nix matches the `kvm` feature)."""
+    Nix builds a VM test only where the `kvm` and `nixos-test` system features are set
+    (nixpkgs nixos/lib/testing/run.nix, read at 0020e46c8b1c as stored, the pin
+    02e08985a27c not being: `requiredSystemFeatures = [ "nixos-test" ]` plus "kvm" on
+    Linux); without a usable /dev/kvm the VM falls back to slow emulation. Builds sent
+    to remote builders are judged there."""
     needing = [c.name for c in checks if c.requiresKvm]
     if not needing or remote:
         return
+    if version is not None:
+        _require_features(needing, version)
     probe = probe_kvm()
     if probe.usable:
         return
@@ -183,3 +202,18 @@ def require_kvm(checks: Sequence[Check], allow_tcg: bool, remote: bool = False) 
         f"no usable KVM for {', '.join(needing)}: {probe.detail}",
         hint=f"{KVM_FIX}; see `vmtest doctor`",
     )
+
+
+def _require_features(needing: list[str], version: NixVersion) -> None:
+    """Exit 3 naming the system features Nix lacks for `needing`, and the nix.conf line."""
+    features = _config(version).get("system-features")
+    if not isinstance(features, list):
+        return  # nix did not say: let Nix itself decide at build time
+    missing = [f for f in FULL_TIER_FEATURES if f not in {str(x) for x in features}]
+    if missing:
+        raise EnvironmentNotReady(
+            f"nix lacks the system feature{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} that {', '.join(needing)} need{'s' if len(needing) == 1 else ''}"
+            f" (nix has: {' '.join(map(str, features)) or 'none'})",
+            hint=FEATURES_FIX,
+        )

@@ -15,7 +15,11 @@ not raise, `(finished: msg, in 1.23 seconds)`; machine messages are prefixed
 - `run the VM test script` ... `(finished: run the VM test script, in S seconds)`
 - `<m>: starting vm`, `<m>: waiting for the VM to finish booting`,
   `<m>: (finished: waiting for the VM to finish booting, in S seconds)`,
-  `<m>: connected to guest root shell`
+  `<m>: connected to guest root shell` (machine.py `connect()` logs it inside the
+  "waiting" block, so it comes first). S is how long the script waited, which is not
+  the boot time when the machine booted in parallel (started by `start_all()`): a
+  machine's boot is timed by the clock, from its "starting vm" line to its shell
+  connecting.
 - `timeout reached; test terminating...` (the driver's global timeout)
 """
 
@@ -161,16 +165,16 @@ def _driver_phase_events(
     elif d.kind is K.TIMEOUT:
         state.driver_timed_out = True
     elif d.kind is K.VM_STARTING and d.machine is not None:
-        if state.vm_start_at is None:
-            state.vm_start_at = clock()
-        state.machines_starting.add(d.machine)
+        now = clock()
+        state.vm_start_at = now if state.vm_start_at is None else state.vm_start_at
+        state.vm_started.setdefault(d.machine, now)
         return [VmStarting(drv, d.machine)]
-    elif d.kind is K.BOOTED and d.machine is not None and d.seconds is not None:
-        state.boot_durations[d.machine] = d.seconds
-        state.booted_at = clock()
-        return [VmBooted(drv, d.machine, d.seconds)]
-    elif d.kind is K.CONNECTED and d.machine is not None:
-        state.booted_at = clock()
-        if d.machine not in state.boot_durations:
-            return [VmBooted(drv, d.machine, None)]
+    elif d.kind in (K.BOOTED, K.CONNECTED) and d.machine is not None:
+        # The shell connects just before the driver's "finished booting" line (machine.py
+        # `connect`): whichever comes first marks the end of that machine's boot.
+        if d.kind is K.BOOTED and d.seconds is not None:
+            state.boot_waits[d.machine] = d.seconds
+        if d.machine not in state.vm_connected:
+            state.vm_connected[d.machine] = clock()
+            return [VmBooted(drv, d.machine, state.machine_boot(d.machine))]
     return []

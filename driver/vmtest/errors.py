@@ -24,8 +24,9 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.CHECK_FAILED: "a check failed",
     ExitCode.BAD_INPUT: "bad usage or bad input (unknown check, malformed manifest, "
     "unwritable report path)",
-    ExitCode.ENVIRONMENT: "environment not ready (no nix, flakes off, no usable KVM for "
-    "the full tier, a flake input or source that cannot be fetched)",
+    ExitCode.ENVIRONMENT: "environment not ready (no nix, flakes off, no usable KVM or no "
+    "kvm/nixos-test system features for the full tier, a flake input or source that cannot "
+    "be fetched, an unreachable --store or builder)",
     ExitCode.TIMED_OUT: "timed out",
     ExitCode.INTERRUPTED: "interrupted",
 }

@@ -60,8 +60,10 @@ def error_command(
     file: str | None = None,
     line: int | None = None,
     col: int | None = None,
+    level: str = "error",
 ) -> str:
-    """One `::error ...::message` line; position properties only when `file` is given."""
+    """One `::error ...::message` line (`level="warning"`: `::warning`); position
+    properties only when `file` is given."""
     props: list[str] = []
     if file is not None:
         props.append(f"file={escape_property(file)}")
@@ -71,7 +73,7 @@ def error_command(
                 props.append(f"col={col}")
     if title:
         props.append(f"title={escape_property(title)}")
-    head = "::error " + ",".join(props) if props else "::error"
+    head = f"::{level} " + ",".join(props) if props else f"::{level}"
     return f"{head}::{escape_data(clean_text(message))}"
 
 
@@ -80,6 +82,20 @@ def error_annotations(
 ) -> list[str]:
     """`::error` lines for every check that did not pass, with positions where Nix gave one."""
     return [_annotation(c, workspace, flake_dir) for c in report.checks if c.status not in _OK]
+
+
+def warning_annotations(report: RunReport) -> list[str]:
+    """`::warning` lines for the warning findings of every check (the quick tier's)."""
+    return [
+        error_command(
+            f"{f.message} (option {f.option}; fix: {f.fix})",
+            f"vmtest: {c.name} warning ({f.id})",
+            level="warning",
+        )
+        for c in report.checks
+        for f in c.findings
+        if f.severity == "warning"
+    ]
 
 
 def _annotation(check: CheckResult, workspace: Path, flake_dir: Path | None) -> str:

@@ -86,10 +86,13 @@ class DerivationState:
     phase: str | None = None
     failure: BuildFailure | None = None
     subtests: OrderedDict[str, SubtestState] = field(default_factory=OrderedDict)
-    machines_starting: set[str] = field(default_factory=set)
-    boot_durations: dict[str, float] = field(default_factory=dict)
+    #: Clock times per machine: its "starting vm" line, and its shell connecting.
+    vm_started: dict[str, float] = field(default_factory=dict)
+    vm_connected: dict[str, float] = field(default_factory=dict)
+    #: The driver's "waiting for the VM to finish booting, in S seconds" figures: how long
+    #: the script waited, not how long the VM took (it may have booted in parallel).
+    boot_waits: dict[str, float] = field(default_factory=dict)
     vm_start_at: float | None = None
-    booted_at: float | None = None
     script_started_at: float | None = None
     script_duration: float | None = None
     driver_timed_out: bool = False
@@ -100,13 +103,16 @@ class DerivationState:
         """True when NixOS test driver output was seen in this log."""
         return self.script_started_at is not None or bool(self.subtests)
 
+    def machine_boot(self, machine: str) -> float | None:
+        """Seconds from the machine's VM starting to its shell connecting (by the clock)."""
+        started, connected = self.vm_started.get(machine), self.vm_connected.get(machine)
+        return None if started is None or connected is None else max(0.0, connected - started)
+
     def boot_seconds(self) -> float | None:
-        """Longest VM boot the driver reported, else the clock time until booted."""
-        if self.boot_durations:
-            return max(self.boot_durations.values())
-        if self.vm_start_at is not None and self.booted_at is not None:
-            return max(0.0, self.booted_at - self.vm_start_at)
-        return None
+        """The boot phase: from the first VM starting until the last shell connected."""
+        if not self.vm_connected or self.vm_start_at is None:
+            return None
+        return max(0.0, max(self.vm_connected.values()) - self.vm_start_at)
 
     def script_seconds(self) -> float | None:
         """Test-script time without boot; measured by the clock when the script failed."""

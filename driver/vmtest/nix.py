@@ -43,6 +43,19 @@ _FETCH_FAILED_RE = re.compile(
     re.IGNORECASE,
 )
 
+# A store or remote builder nix cannot reach (Nix 2.8, seen here): "cannot open connection
+# to remote store 'ssh-ng://h': error: unexpected end-of-file" after ssh's own "ssh: Could
+# not resolve hostname h: ..." line; for --builders "cannot build on 'ssh://h': error:
+# cannot connect to 'h': ssh: ..." and then "unable to start any build; ...".
+_STORE_UNREACHABLE_RE = re.compile(r"cannot open connection to remote store '(?P<url>[^']+)'")
+_BUILDER_UNREACHABLE_RE = re.compile(r"cannot build on '(?P<url>[^']+)': (?P<why>.*)")
+_SSH_SAID_RE = re.compile(r"^ssh: .*|^.*(?:Permission denied|Connection refused|timed out).*$")
+REMOTE_HINT = (
+    "check that the host is up and that `ssh HOST` logs in without a password prompt (nix "
+    "connects non-interactively, as root when the nix-daemon builds); see README.md, "
+    '"Remote builders"'
+)
+
 FLAKES_HINT = (
     'enable them: add "experimental-features = nix-command flakes" to ~/.config/nix/nix.conf '
     '(or export NIX_CONFIG="experimental-features = nix-command flakes")'
@@ -86,21 +99,31 @@ def version() -> NixVersion:
     return NixVersion.parse(done.stdout)
 
 
-def info(opts: NixOptions) -> tuple[NixVersion, str]:
+def info(opts: NixOptions, timeout: float | None = None) -> tuple[NixVersion, str]:
     """(language version, current system) of the nix on PATH, from one cheap call."""
-    done = _checked(info_argv(opts), timeout=60)
+    done = _checked(info_argv(opts), timeout=min(60, timeout or 60))
     data = json.loads(done.stdout)
     return NixVersion.parse(str(data["version"])), str(data["system"])
 
 
-def eval_json(flake: str, attr: str, opts: NixOptions, apply: str | None = None) -> str:
+def eval_json(
+    flake: str,
+    attr: str,
+    opts: NixOptions,
+    apply: str | None = None,
+    timeout: float | None = None,
+) -> str:
     """Evaluate one flake attribute; returns the JSON text nix printed (raises on failure)."""
-    return _checked(eval_json_argv(flake, attr, opts, apply), timeout=300).stdout
+    limit = min(300, timeout or 300)
+    argv = eval_json_argv(flake, attr, opts, apply)
+    return _checked(argv, timeout=limit, grace=process.EVAL_GRACE_SECONDS).stdout
 
 
-def check_names(flake: str, system: str, opts: NixOptions) -> list[str]:
+def check_names(
+    flake: str, system: str, opts: NixOptions, timeout: float | None = None
+) -> list[str]:
     """Names under checks.<system>, without forcing any derivation."""
-    text = eval_json(flake, f"checks.{system}", opts, apply="builtins.attrNames")
+    text = eval_json(flake, f"checks.{system}", opts, apply="builtins.attrNames", timeout=timeout)
     try:
         names = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -119,7 +142,12 @@ def instantiate(
 ) -> process.Completed:
     """Instantiate `attr` (its .drv path on stdout); the caller judges the result: an
     evaluation error is a check result, not an exception."""
-    done = process.run(drv_path_argv(flake, attr, opts), timeout=timeout, on_stderr_line=on_line)
+    done = process.run(
+        drv_path_argv(flake, attr, opts),
+        timeout=timeout,
+        on_stderr_line=on_line,
+        grace=process.EVAL_GRACE_SECONDS,
+    )
     raise_if_environment(done)
     raise_if_unfetchable(done)
     return done
@@ -189,16 +217,34 @@ def show_config(version_: NixVersion, extra_features: str | None = None) -> dict
 
 
 def raise_if_environment(done: process.Completed) -> None:
-    """Turn "experimental feature disabled" into exit 3 with the fix."""
+    """Turn "experimental feature disabled" and an unreachable store or builder into
+    exit 3 with the fix."""
     if done.returncode == 0:
         return
-    for message in error_messages(done.stderr_tail):
+    messages = error_messages(done.stderr_tail)
+    for message in messages:
         match = _EXPERIMENTAL_RE.search(message)
         if match:
             raise EnvironmentNotReady(
                 f"Nix flakes are disabled (experimental feature '{match.group(1)}' is off)",
                 hint=FLAKES_HINT,
             )
+    _raise_if_unreachable(messages)
+
+
+def _raise_if_unreachable(messages: Sequence[str]) -> None:
+    """A `--store` nix cannot open, or remote builders none of which it could reach."""
+    said = next((m.strip() for m in messages if _SSH_SAID_RE.match(m.strip())), None)
+    for message in messages:
+        if m := _STORE_UNREACHABLE_RE.search(message):
+            why = said or message.split(": ", 1)[-1].removeprefix("error:").strip()
+            raise EnvironmentNotReady(f"cannot reach the store {m['url']}: {why}", REMOTE_HINT)
+    if not any("unable to start any build" in m for m in messages):
+        return
+    for message in messages:
+        if m := _BUILDER_UNREACHABLE_RE.search(message):
+            why = m["why"].removeprefix("error:").strip()
+            raise EnvironmentNotReady(f"cannot reach the builder {m['url']}: {why}", REMOTE_HINT)
 
 
 def raise_if_unfetchable(done: process.Completed) -> None:
@@ -240,8 +286,10 @@ def error_messages(stderr_lines: Sequence[str]) -> list[str]:
     return messages
 
 
-def _checked(argv: list[str], timeout: float) -> process.Completed:
-    done = process.run(argv, timeout=timeout)
+def _checked(
+    argv: list[str], timeout: float, grace: float = process.KILL_GRACE_SECONDS
+) -> process.Completed:
+    done = process.run(argv, timeout=timeout, grace=grace)
     raise_if_environment(done)
     raise_if_unfetchable(done)
     if done.returncode != 0:

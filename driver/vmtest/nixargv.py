@@ -65,6 +65,8 @@ class NixOptions:
     builders: str | None = None
     store: str | None = None
     options: tuple[tuple[str, str], ...] = ()
+    #: `--override-input INPUT REF` pairs, for the commands that evaluate the flake.
+    override_inputs: tuple[tuple[str, str], ...] = ()
 
     @property
     def builds_remotely(self) -> bool:
@@ -74,7 +76,8 @@ class NixOptions:
         return bool((self.builders or "").strip()) or store.startswith(("ssh://", "ssh-ng://"))
 
     def with_option(self, name: str, value: str) -> NixOptions:
-        return NixOptions(self.builders, self.store, (*self.options, (name, value)))
+        options = (*self.options, (name, value))
+        return NixOptions(self.builders, self.store, options, self.override_inputs)
 
     def argv(self) -> list[str]:
         out: list[str] = []
@@ -86,6 +89,13 @@ class NixOptions:
             out += ["--option", name, value]
         return out
 
+    def flake_argv(self) -> list[str]:
+        """`argv()` plus the input overrides (only commands given a flake take them)."""
+        out = self.argv()
+        for name, ref in self.override_inputs:
+            out += ["--override-input", name, ref]
+        return out
+
 
 # ---------------------------------------------------------------- argv builders
 
@@ -95,7 +105,7 @@ def installable(flake: str, attr: str) -> str:
 
 
 def eval_json_argv(flake: str, attr: str, opts: NixOptions, apply: str | None = None) -> list[str]:
-    argv = ["nix", "eval", "--json", *opts.argv(), installable(flake, attr)]
+    argv = ["nix", "eval", "--json", *opts.flake_argv(), installable(flake, attr)]
     if apply is not None:
         argv += ["--apply", apply]
     return argv
@@ -112,7 +122,7 @@ def drv_path_argv(flake: str, attr: str, opts: NixOptions) -> list[str]:
         "--derivation",
         "--log-format",
         "internal-json",
-        *opts.argv(),
+        *opts.flake_argv(),
         installable(flake, attr),
     ]
 
@@ -139,6 +149,11 @@ def build_argv(drv_paths: Sequence[str], version: NixVersion, opts: NixOptions) 
 def read_log_argv(drv_path: str, opts: NixOptions) -> list[str]:
     # The legacy command reads build logs the same way on every Nix version.
     return ["nix-store", *opts.argv(), "--read-log", drv_path]
+
+
+def dry_run_argv(drv_path: str, opts: NixOptions) -> list[str]:
+    """What building `drv_path` would build and fetch (on stderr); builds nothing."""
+    return ["nix-store", *opts.argv(), "--realise", "--dry-run", drv_path]
 
 
 def query_argv(flag: str, drv_path: str, opts: NixOptions) -> list[str]:

@@ -34,6 +34,21 @@ _SUMMARY = re.compile(
 )
 # Errors about running Nix rather than about the flake (Ctrl-C, no builders).
 _OPERATIONAL = re.compile(r"interrupted by the user|unable to start any build")
+# Nix 2.8 (recorded here; it stops the whole build): "a 'x86_64-linux' with features {kvm,
+# nixos-test} is required to build '/nix/store/x.drv', but I am a 'x86_64-linux' with
+# features {benchmark, big-parallel}".
+_FEATURES_REFUSED = re.compile(
+    r"a '(?P<system>[^']+)' with features \{(?P<need>[^}]*)\} is required to build "
+    r"'" + _DRV + r"', but I am a '[^']+' with features \{(?P<have>[^}]*)\}"
+)
+# Newer Nix (libstore derivation-building-goal.cc, as stored by the search tool):
+# "Cannot build '<drv>'.\nReason: required system or feature not available\nRequired
+# system: '<s>' with features {<f>}\nCurrent system: '<s>' with features {<f>}".
+_FEATURES_REFUSED_NEW = re.compile(
+    r"Cannot build '" + _DRV + r"'\.\s*Reason: required system or feature not available\s*"
+    r"Required system: '(?P<system>[^']+)' with features \{(?P<need>[^}]*)\}\s*"
+    r"Current system: '[^']+' with features \{(?P<have>[^}]*)\}"
+)
 _POSITION = re.compile(r"^\s*at (?P<file>\S.*?):(?P<line>\d+):(?P<col>\d+):?\s*$", re.MULTILINE)
 _ERROR_LINE = re.compile(r"^\s*error:", re.MULTILINE)
 
@@ -60,6 +75,33 @@ def builder_failure(text: str) -> BuilderFailure | None:
     code = int(m["code"]) if m["code"] is not None else None
     sig = int(m["sig"]) if m["sig"] is not None else None
     return BuilderFailure(m["drv"], code, sig)
+
+
+@dataclass(frozen=True)
+class FeatureRefusal:
+    """Nix would not build `drv_path` here: it lacks system features the derivation needs."""
+
+    drv_path: str
+    line: str  # Nix's own words
+    missing: tuple[str, ...]
+
+    @property
+    def fix(self) -> str:
+        return (
+            f'add "extra-system-features = {" ".join(self.missing)}" to nix.conf (the '
+            "nix-daemon reads /etc/nix/nix.conf; restart it), or build on a machine that has "
+            "them (--builders, --store)"
+        )
+
+
+def feature_refusal(text: str) -> FeatureRefusal | None:
+    """Nix's refusal to build a derivation for missing system features, if `text` is one."""
+    m = _FEATURES_REFUSED.search(text) or _FEATURES_REFUSED_NEW.search(text)
+    if m is None:
+        return None
+    have = {f.strip() for f in m["have"].split(",")}
+    missing = tuple(f.strip() for f in m["need"].split(",") if f.strip() not in have)
+    return FeatureRefusal(m["drv"], " ".join(m.group(0).split()), missing)
 
 
 def is_build_summary(text: str) -> bool:

@@ -21,6 +21,8 @@ from vmtest.results import CheckResult, RunReport, Status, parse_report
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from vmtest.verdict import CheckRun
+
 _EXIT = {
     Status.PASSED: ExitCode.PASSED,
     Status.SKIPPED: ExitCode.PASSED,
@@ -61,18 +63,21 @@ def publish(
     junit: Path | None,
     report_path: Path | None,
     env: Mapping[str, str] | None = None,
+    console: bool = True,
 ) -> None:
     """Print the summary (or the JSON), GitHub outputs, then write the report files.
 
     Printing comes first so a report file that cannot be written (exit 2) never hides
-    the result; both files are attempted before the first write error is raised."""
+    the result; both files are attempted before the first write error is raised.
+    `console=False` (a run stopped by an error, which prints its own line) skips the
+    summary table, not the JSON."""
     from vmtest.report import render_json, render_junit
 
     env = os.environ if env is None else env
     if json_out:
         sys.stdout.write(render_json(report))
         sys.stdout.flush()
-    else:
+    elif console:
         _print_summary(report)
     _github(report, env, sys.stderr if json_out else sys.stdout)
     errors: list[BadInput] = []
@@ -87,14 +92,15 @@ def publish(
 
 
 def _github(report: RunReport, env: Mapping[str, str], stream: TextIO) -> None:
-    """Inside GitHub Actions: the step summary and `::error` annotations."""
+    """Inside GitHub Actions: the step summary, `::error` and `::warning` annotations."""
     from vmtest import github
     from vmtest.report import render_markdown
 
     if not github.in_github_actions(env):
         return
     workspace = Path(env.get("GITHUB_WORKSPACE") or Path.cwd())
-    for line in github.error_annotations(report, workspace, _flake_dir(report.flake)):
+    annotations = github.error_annotations(report, workspace, _flake_dir(report.flake))
+    for line in [*annotations, *github.warning_annotations(report)]:
         print(line, file=stream, flush=True)
     try:
         github.append_step_summary(render_markdown(report), env)
@@ -112,11 +118,12 @@ def _flake_dir(flake: str) -> Path | None:
 
 
 def _console() -> Console:
-    """stdout console; wide when not a terminal so CI logs keep tables readable."""
+    """stdout console: the terminal's width, else $COLUMNS (rich reads it), else wide (160)
+    so CI logs keep tables readable."""
     from rich.console import Console
 
     out = Console(highlight=False, soft_wrap=True)
-    if not out.is_terminal:
+    if not out.is_terminal and not os.environ.get("COLUMNS", "").isdigit():
         out = Console(highlight=False, soft_wrap=True, width=160)
     return out
 
@@ -155,28 +162,74 @@ def _print_passed_details(console: Console, check: CheckResult) -> None:
         console.print(line, markup=False)
 
 
+def print_plan(runs: list[CheckRun], json_out: bool) -> None:
+    """`--dry-run`: per check, built already, or what building it would build and fetch."""
+    import json
+
+    rows = [
+        {
+            "name": r.check.name,
+            "attr": r.attr,
+            "drvPath": r.drv,
+            "evalError": r.eval_failure.message if r.eval_failure else None,
+            "cached": r.cached,
+            "toBuild": list(r.plan.to_build) if r.plan else None,
+            "toFetch": list(r.plan.to_fetch) if r.plan else None,
+        }
+        for r in runs
+    ]
+    if json_out:
+        print(json.dumps({"dryRun": True, "checks": rows}, indent=2, sort_keys=True))
+        return
+    for r in runs:
+        if r.eval_failure is not None:
+            print(f"{r.check.name}: does not evaluate: {r.eval_failure.message}")
+        elif r.plan is None:
+            print(f"{r.check.name}: {r.drv} (nix could not say what building it needs)")
+        elif r.cached:
+            print(f"{r.check.name}: already built (cached): {r.drv}")
+        else:
+            print(
+                f"{r.check.name}: would build {len(r.plan.to_build)} derivation"
+                f"{'s' if len(r.plan.to_build) != 1 else ''} and fetch "
+                f"{len(r.plan.to_fetch)} path{'s' if len(r.plan.to_fetch) != 1 else ''}"
+            )
+            for path in (*r.plan.to_build, *r.plan.to_fetch):
+                print(f"  {path}")
+    print("dry run: nothing was built")
+
+
 def print_checks(manifest: Manifest, system: str, json_out: bool) -> None:
+    """One line a check; names never break, the description's first sentence is cut to
+    the width left (80 columns fit; `--json` has everything, systems included)."""
     if json_out:
         print(manifest.model_dump_json(indent=2))
         return
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"checks ({system})", title_justify="left")
-    for col in ("name", "tier", "systems", "kvm", "timeout", "subtests", "description"):
-        table.add_column(col)
-    for c in manifest.checks:
-        mark = "" if system in c.systems else " (other system)"
+    table = Table(title=f"checks ({system})", title_justify="left", box=None, header_style="bold")
+    names = [c.name + ("" if system in c.systems else " (other system)") for c in manifest.checks]
+    table.add_column("name", no_wrap=True, min_width=max(map(len, names), default=4))
+    for col in ("tier", "kvm", "timeout", "subtests"):
+        table.add_column(col, no_wrap=True, min_width=len(col))
+    table.add_column("description", min_width=16)
+    for name, c in zip(names, manifest.checks, strict=True):
         table.add_row(
-            c.name + mark,
+            name,
             c.tier,
-            ", ".join(c.systems),
             "yes" if c.requiresKvm else "no",
             f"{c.timeoutSeconds}s",
             str(len(c.subtests)),
-            Text(c.description),  # the flake's own words, not rich markup
+            Text(_first_sentence(c.description)),  # the flake's own words, not rich markup
         )
     _console().print(table)
+
+
+def _first_sentence(text: str) -> str:
+    head = " ".join(text.split())
+    end = head.find(". ")
+    return head if end < 0 else head[: end + 1]
 
 
 def print_doctor(items: list[doc.Item], json_out: bool) -> None:
@@ -197,12 +250,18 @@ def print_doctor(items: list[doc.Item], json_out: bool) -> None:
     for i in items:
         if not i.ok and i.fix:
             console.print(f"{i.name}: {i.fix}", markup=False)
-    blockers = doc.full_tier_blockers(items)
-    if blockers:
-        names = ", ".join(i.name for i in blockers)
-        console.print(f"not ready for the full tier: missing {names}", markup=False)
+    quick_blockers = doc.quick_tier_blockers(items)
+    quick = ", ".join(i.name for i in quick_blockers)
+    full = ", ".join(i.name for i in doc.full_tier_blockers(items))
+    also = ", ".join(i.name for i in doc.full_tier_blockers(items) if i not in quick_blockers)
+    if quick:  # what blocks the quick tier blocks the full tier too
+        verdict = f"not ready for the quick tier (nor the full tier): missing {quick}"
+        verdict += f"; the full tier also needs {also}" if also else ""
+    elif full:
+        verdict = f"ready for the quick tier; not ready for the full tier: missing {full}"
     else:
-        console.print("ready for the quick and the full tier", markup=False)
+        verdict = "ready for the quick and the full tier"
+    console.print(verdict, markup=False)
 
 
 def convert_report(source: Path, junit: Path | None, markdown: Path | None) -> None:

@@ -32,6 +32,9 @@ LineHandler = Callable[[str], object]
 
 #: Seconds between SIGTERM and SIGKILL of a child's process group.
 KILL_GRACE_SECONDS = 5.0
+#: Evaluation only: Nix 2.8 does not notice SIGTERM in the middle of a long evaluation
+#: (seen here: a 5 s grace always ran out), and there is nothing to clean up.
+EVAL_GRACE_SECONDS = 0.5
 #: Lines of stderr kept in memory for error messages.
 STDERR_TAIL_LINES = 200
 
@@ -76,10 +79,12 @@ def run(
     env: Mapping[str, str] | None = None,
     on_stderr_line: LineHandler | None = None,
     on_stdout_line: LineHandler | None = None,
+    grace: float = KILL_GRACE_SECONDS,
 ) -> Completed:
     """Run `argv` to completion; raise `TimedOut` past `timeout` seconds.
 
     With `on_stdout_line`, stdout is streamed like stderr and `Completed.stdout` is empty.
+    `grace`: seconds between SIGTERM and SIGKILL when it is stopped.
 
     `KeyboardInterrupt` (and any other exception raised by the callback) stops
     the child's whole process group before it propagates.
@@ -100,7 +105,7 @@ def run(
         if not finished:
             raise TimedOut(argv, timeout or 0.0, tail)
     except BaseException:
-        stop_group(proc)
+        stop_group(proc, grace)
         _close_pipes(proc)
         raise
     finally:

@@ -8,8 +8,10 @@ finished derivation, subtest results, failures), never the raw nix log.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from collections.abc import Mapping
 from typing import IO, Protocol
 
 from vmtest.logevents import (
@@ -28,7 +30,9 @@ from vmtest.logevents import (
 
 class Display(Protocol):
     def phase(self, text: str) -> None: ...
-    def event(self, event: Event, progress: Progress) -> None: ...
+    def event(self, event: Event, progress: Progress, own: str | None = None) -> None:
+        """`own`: the counts of the checks the event's derivation belongs to."""
+
     def close(self) -> None: ...
 
 
@@ -58,8 +62,8 @@ def describe(event: Event) -> str | None:
         return f"  {event.machine}: starting VM"
     if isinstance(event, VmBooted):
         if event.duration is None:
-            return None  # the driver's timed "finished booting" line follows
-        return f"  {event.machine}: booted in {event.duration:.1f} s"
+            return f"  {event.machine}: shell connected"
+        return f"  {event.machine}: shell connected {event.duration:.1f} s after VM start"
     return None
 
 
@@ -89,11 +93,11 @@ class PlainDisplay:
     def phase(self, text: str) -> None:
         self._print(text)
 
-    def event(self, event: Event, progress: Progress) -> None:
+    def event(self, event: Event, progress: Progress, own: str | None = None) -> None:
         line = describe(event)
         if line is None:
             return
-        if isinstance(event, BuildStopped) and (n := counts(progress)):
+        if isinstance(event, (BuildStopped, BuildFailed)) and (n := own or counts(progress)):
             line = f"{line} ({n})"
         self._print(line)
 
@@ -121,7 +125,7 @@ class RichDisplay:
         self.console.print(text, style="bold", highlight=False, markup=False)
         self.status.update(self.current)
 
-    def event(self, event: Event, progress: Progress) -> None:
+    def event(self, event: Event, progress: Progress, own: str | None = None) -> None:
         if isinstance(event, BuildStarted):
             self.current = f"building {self._escape(short(event.drv_path))}"
         line = describe(event)
@@ -129,11 +133,37 @@ class RichDisplay:
             style = "red" if "FAILED" in line else "dim"
             self.console.print(line, style=style, highlight=False, markup=False)
         if isinstance(event, (BuildStarted, BuildStopped, ProgressChanged)):
-            n = counts(progress)
+            n = own or counts(progress)
             self.status.update(f"{self.current}  [dim]{n}[/dim]" if n else self.current)
 
     def close(self) -> None:
         self.status.stop()
+
+
+class LogStream:
+    """`-L`: every build log line on stderr as `<check>> <line>`; inside GitHub Actions
+    each check's lines are folded in a `::group::` (opened when the check's lines start,
+    closed when another check's lines come: groups do not nest)."""
+
+    def __init__(self, stream: IO[str] | None = None, env: Mapping[str, str] | None = None) -> None:
+        from vmtest.github import in_github_actions
+
+        self.stream = stream or sys.stderr
+        self.folding = in_github_actions(os.environ if env is None else env)
+        self.current: str | None = None
+
+    def line(self, check: str, text: str) -> None:
+        if self.folding and check != self.current:
+            if self.current is not None:
+                print("::endgroup::", file=self.stream)
+            print(f"::group::{check} log", file=self.stream)
+        self.current = check
+        print(f"{check}> {text}", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.folding and self.current is not None:
+            print("::endgroup::", file=self.stream, flush=True)
+        self.current = None
 
 
 def make_display(interactive: bool | None = None) -> Display:

@@ -141,7 +141,8 @@ def render_markdown(report: RunReport, tail_lines: int = 30) -> str:
         p = c.phases
         times = [c.duration, p.evaluate, p.build, p.boot, p.script]
         out.append(
-            f"| {_md_cell(c.name)} | {_ICON.get(c.status, '❌')} {c.status.value} | "
+            f"| {_md_cell(c.name)} | {_ICON.get(c.status, '❌')} "
+            f"{'cached' if c.cached else c.status.value} | "
             + " | ".join(format_seconds(t) for t in times)
             + f" | {subtest_counts(c)} |"
         )
@@ -150,6 +151,13 @@ def render_markdown(report: RunReport, tail_lines: int = 30) -> str:
         out += ["", "### Failures"]
         for check in failing:
             out += ["", *_md_failure(check, tail_lines)]
+    warned = [(c, f) for c in report.checks if c.status in _ICON for f in c.findings]
+    if warned:  # a passed check's findings are warnings (errors fail it)
+        out += ["", "### Warnings", ""]
+        out += [
+            f"- {_md_cell(c.name)}: {_md_cell(f.message)} (`{f.option}`; fix: {_md_cell(f.fix)})"
+            for c, f in warned
+        ]
     return "\n".join(out) + "\n"
 
 
@@ -202,16 +210,17 @@ def render_console(report: RunReport, tail_lines: int = 20) -> RenderableType:
     from rich.text import Text
 
     table = Table(title=headline(report), title_justify="left")
-    table.add_column("check")
-    table.add_column("status")
+    table.add_column("check", no_wrap=True)  # names are never broken (80 columns fit)
+    table.add_column("status", no_wrap=True)
     for name in ("total", "evaluate", "build", "boot", "script", "subtests"):
         table.add_column(name, justify="right")
     for c in ordered_checks(report):
         p = c.phases
         style = "green" if c.status is Status.PASSED else "yellow" if c.status in _ICON else "red"
         times = [format_seconds(t) for t in (c.duration, p.evaluate, p.build, p.boot, p.script)]
+        status = "cached" if c.cached else c.status.value  # passed: built before this run
         # Text, not str: a name read back from a report file is shown as written, not as markup.
-        table.add_row(Text(c.name), Text(c.status.value, style=style), *times, subtest_counts(c))
+        table.add_row(Text(c.name), Text(status, style=style), *times, subtest_counts(c))
     parts: list[RenderableType] = [table if report.checks else Text(headline(report))]
     for check in ordered_checks(report):
         if check.status not in _ICON:

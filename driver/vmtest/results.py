@@ -114,6 +114,9 @@ class CheckResult(_Model):
     name: str
     attr: str = Field(description="Concrete flake attribute, e.g. checks.x86_64-linux.x")
     status: Status
+    cached: bool = Field(
+        default=False, description="Passed from the store: built before, nothing ran now"
+    )
     duration: float | None = None
     phases: PhaseTimes = Field(default_factory=PhaseTimes)
     subtests: list[SubtestResult] = Field(default_factory=list)

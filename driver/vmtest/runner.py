@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from vmtest import __version__, nix, outcome
+from vmtest import __version__, cache, nix, nixmsg, outcome
+from vmtest.logevents import BuildFailed, BuildStopped, Event, LogLine
 from vmtest.logparse import LogParser
 from vmtest.manifest import Check
 from vmtest.nixargv import NixOptions, NixVersion
 from vmtest.process import Completed, TimedOut
-from vmtest.progress import Display
+from vmtest.progress import Display, LogStream
 from vmtest.results import CheckResult, RunReport, Status, overall_status
 from vmtest.verdict import BuildRun, CheckRun, Judge
 
@@ -59,11 +60,19 @@ def make_report(
 class Runner:
     """Runs checks under one deadline and reports on them."""
 
-    def __init__(self, cfg: RunConfig, display: Display, deadline: float | None) -> None:
+    def __init__(
+        self,
+        cfg: RunConfig,
+        display: Display,
+        deadline: float | None,
+        print_logs: bool = False,
+    ) -> None:
         self.cfg = cfg
         self.display = display
         self.deadline = deadline
         self.build: BuildRun | None = None
+        self.logs = LogStream() if print_logs else None
+        self._owners: dict[str, list[CheckRun]] = {}
 
     def remaining(self) -> float | None:
         if self.deadline is None:
@@ -75,8 +84,7 @@ class Runner:
         runs = [CheckRun(c, c.attr_for(self.cfg.system)) for c in checks]
         ending: Status | None = None
         try:
-            for r in runs:
-                self._evaluate(r)
+            self._evaluate_and_plan(runs)
             self._build([r for r in runs if r.drv is not None])
         except TimedOut:
             ending = Status.TIMED_OUT
@@ -84,13 +92,40 @@ class Runner:
             ending = Status.INTERRUPTED
         finally:
             self.display.close()
+            if self.logs is not None:
+                self.logs.close()
             if self.build is not None and self.build.ended is None:
                 self.build.ended = time.monotonic()
         judge = Judge(self.build, self.cfg.nix_opts)
         results = [judge.result(r, ending) for r in runs]
         return make_report(self.cfg.flake, self.cfg.system, started_at, t0, results, ending)
 
+    def plan(self, checks: list[Check]) -> list[CheckRun]:
+        """`--dry-run`: evaluate and ask what each check would build; build nothing."""
+        runs = [CheckRun(c, c.attr_for(self.cfg.system)) for c in checks]
+        try:
+            self._evaluate_and_plan(runs)
+        finally:
+            self.display.close()
+        return runs
+
     # -- evaluate
+
+    def _evaluate_and_plan(self, runs: list[CheckRun]) -> None:
+        """Evaluate every check, then say which are built already (cache awareness)."""
+        for r in runs:
+            self._evaluate(r)
+        drvs = [r.drv for r in runs if r.drv is not None]
+        if not drvs:
+            return
+        plans = cache.plans(drvs, self.cfg.nix_opts, self.remaining())
+        for r in runs:
+            r.plan = plans.get(r.drv or "")
+            for drv in r.plan.to_build if r.plan else (r.drv or "",):
+                self._owners.setdefault(drv, []).append(r)
+        built = [r.check.name for r in runs if r.plan is not None and r.plan.built]
+        if built:
+            self.display.phase(f"already built (cached): {', '.join(built)}")
 
     def _evaluate(self, r: CheckRun) -> None:
         self.display.phase(f"evaluating {r.attr}")
@@ -125,16 +160,66 @@ class Runner:
 
         def on_line(line: str) -> None:
             for event in build.parser.feed(line):
-                self.display.event(event, build.parser.progress)
+                self._on_event(event, build)
 
-        build.done = nix.build(
-            drvs,
-            self.cfg.nix_version,
-            self.cfg.nix_opts,
-            on_line=on_line,
-            timeout=self.remaining(),
-        )
-        for event in build.parser.close():
-            self.display.event(event, build.parser.progress)
+        # Nix stops the whole build when it refuses one derivation for missing system
+        # features: build the others again without the checks that need it.
+        while drvs:
+            build.done = nix.build(
+                drvs,
+                self.cfg.nix_version,
+                self.cfg.nix_opts,
+                on_line=on_line,
+                timeout=self.remaining(),
+            )
+            for event in build.parser.close():
+                self._on_event(event, build)
+            build.outputs.update(nix.parse_build_json(build.done.stdout))
+            refused = [
+                r
+                for m in nix.error_messages(build.done.stderr_tail)
+                if (r := nixmsg.feature_refusal(m)) and r.drv_path not in build.refusals
+            ]
+            if build.done.returncode == 0 or not refused:
+                break
+            for refusal in refused:
+                build.refusals[refusal.drv_path] = refusal
+                self.display.phase(f"nix refused to build: {refusal.line}")
+            drvs = [r.drv for r in runs if r.drv in drvs and self._build_again(r, build)]
         build.ended = time.monotonic()
-        build.outputs = nix.parse_build_json(build.done.stdout)
+
+    def _build_again(self, r: CheckRun, build: BuildRun) -> bool:
+        """After Nix stopped at a refusal: build `r` again unless it needs what Nix refused
+        or its own build already ended (a failed build is not worth a second run)."""
+        state = build.parser.derivation(r.drv) if r.drv else None
+        if r.drv in build.outputs or (state is not None and state.failure is not None):
+            return False
+        return build.refusal_for(r, self.cfg.nix_opts) is None
+
+    def _on_event(self, event: Event, build: BuildRun) -> None:
+        """Show one log event: with the counts of the checks it belongs to, and (-L) each
+        log line under the name of its check."""
+        if isinstance(event, LogLine):
+            if self.logs is not None:
+                owners = self._owners.get(event.drv_path)
+                self.logs.line(owners[0].check.name if owners else "nix", event.line)
+            return
+        own = None
+        if isinstance(event, (BuildStopped, BuildFailed)):
+            drv = event.drv_path if isinstance(event, BuildStopped) else event.failure.drv_path
+            own = "; ".join(
+                f"{r.check.name}: {_own_counts(r, build.parser)}"
+                for r in self._owners.get(drv, [])
+                if r.plan is not None
+            )
+        self.display.event(event, build.parser.progress, own or None)
+
+
+def _own_counts(r: CheckRun, parser: LogParser) -> str:
+    """`N of M derivations built, K failed` of the derivations `r` itself has to build."""
+    assert r.plan is not None
+    states = [parser.derivation(d) for d in r.plan.to_build]
+    failed = sum(1 for s in states if s is not None and s.failure is not None)
+    built = sum(1 for s in states if s is not None and s.stopped_at and s.failure is None)
+    text = f"{built} of {len(states)} derivations built"
+    return f"{text}, {failed} failed" if failed else text

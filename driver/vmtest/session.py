@@ -1,10 +1,11 @@
 """One `vmtest quick|full|run`: prepare, run the checks, publish the results.
 
 Preparing asks nix for its version and system, loads and validates the manifest,
-selects the checks and refuses KVM checks without KVM; then the runner runs them
-under one deadline and `vmtest.output` prints and writes the report. A Ctrl-C (or
-SIGTERM/SIGHUP) at any point still ends in a report: while preparing, an empty
-interrupted one, so `--report`/`--junit` files always exist after an interrupt.
+selects the checks and refuses KVM checks the machine cannot build; then the runner
+runs them; `--timeout` is one deadline for all of it, preparing included. Every
+ending writes the report (`--report`, `--junit`, `--json`, GitHub output): an expected
+error while preparing (exit 2, 3 or 4) becomes a failed check carrying that error,
+and a Ctrl-C (or SIGTERM/SIGHUP) an interrupted report (exit 130).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from vmtest import doctor, nix, output, runner, selection
+from vmtest.errors import VmtestError
 from vmtest.manifest import Check
-from vmtest.nixargv import NixOptions
+from vmtest.nixargv import NixOptions, NixVersion
+from vmtest.process import TimedOut
 from vmtest.progress import make_display
-from vmtest.results import Status
+from vmtest.results import CheckResult, FailureInfo, RunReport, Status
 
 
 @dataclass(frozen=True)
@@ -34,33 +37,99 @@ class RunRequest:
     report_path: Path | None
     nix_opts: NixOptions
     allow_tcg: bool
+    tier: str | None = None
+    dry_run: bool = False
+    print_build_logs: bool = False
+
+
+@dataclass
+class _Prepared:
+    """What preparing found out so far (kept when a later step fails)."""
+
+    system: str | None
+    checks: list[Check]
 
 
 def run(request: RunRequest) -> int:
     """Run the request's checks and publish the report; returns the exit code."""
     started_at, t0 = datetime.now(UTC), time.monotonic()
     output.ensure_writable([p for p in (request.junit, request.report_path) if p is not None])
-    system = request.system
+    deadline = None if request.timeout is None else t0 + request.timeout
+    found = _Prepared(request.system, [])
     try:
-        version, current = nix.info(request.nix_opts)
-        system = system or current
-        checks = _select(request, system)
-    except KeyboardInterrupt:  # before any check started
+        version = _prepare(request, found, deadline)
+        if request.dry_run:
+            return _dry_run(request, found, version)
+        if deadline is None:
+            deadline = t0 + selection.budget(found.checks, None)
+        cfg = runner.RunConfig(request.flake, found.system or "unknown", version, request.nix_opts)
+        logs = request.print_build_logs
+        report = runner.Runner(cfg, make_display(), deadline, print_logs=logs).run(found.checks)
+    except KeyboardInterrupt:  # before any check started (the runner reports its own)
         ending = Status.INTERRUPTED
-        report = runner.make_report(request.flake, system or "unknown", started_at, t0, [], ending)
-    else:
-        deadline = t0 + selection.budget(checks, request.timeout)
-        cfg = runner.RunConfig(request.flake, system, version, request.nix_opts)
-        report = runner.Runner(cfg, make_display(), deadline).run(checks)
-    output.publish(
-        report, json_out=request.json_out, junit=request.junit, report_path=request.report_path
-    )
+        report = runner.make_report(
+            request.flake, found.system or "unknown", started_at, t0, [], ending
+        )
+    except VmtestError as exc:  # exit 2, 3 or 4: the report says it too, then the error line
+        report = _error_report(request, found, started_at, t0, exc)
+        _publish(request, report, console=False)
+        raise
+    _publish(request, report, console=True)
     return output.exit_code(report)
 
 
-def _select(request: RunRequest, system: str) -> list[Check]:
-    """The manifest's checks the request names, once KVM is known to be there if needed."""
-    manifest = selection.load_manifest(request.flake, system, request.nix_opts)
-    checks = selection.select(manifest, system, list(request.names))
-    doctor.require_kvm(checks, request.allow_tcg, remote=request.nix_opts.builds_remotely)
-    return checks
+def _prepare(request: RunRequest, found: _Prepared, deadline: float | None) -> NixVersion:
+    """Nix's version and system, the selected checks, and the KVM refusal (in `found`)."""
+
+    def left() -> float | None:
+        return None if deadline is None else max(0.001, deadline - time.monotonic())
+
+    version, current = nix.info(request.nix_opts, timeout=left())
+    found.system = system = found.system or current
+    manifest = selection.load_manifest(request.flake, system, request.nix_opts, timeout=left())
+    found.checks = selection.select(manifest, system, list(request.names), request.tier)
+    remote = request.nix_opts.builds_remotely
+    doctor.require_kvm(found.checks, request.allow_tcg, remote=remote, version=version)
+    return version
+
+
+def _publish(request: RunRequest, report: RunReport, *, console: bool) -> None:
+    output.publish(
+        report,
+        json_out=request.json_out,
+        junit=request.junit,
+        report_path=request.report_path,
+        console=console,
+    )
+
+
+def _error_report(
+    request: RunRequest, found: _Prepared, started_at: datetime, t0: float, exc: VmtestError
+) -> RunReport:
+    """The report of a run stopped by `exc` before any check ran: each selected check
+    (else each name asked for) failed (timed out) with the error as its message."""
+    status = Status.TIMED_OUT if isinstance(exc, TimedOut) else Status.FAILED
+    message = exc.message + (f" (hint: {exc.hint})" if exc.hint else "")
+    names = [c.name for c in found.checks] or list(request.names)
+    if request.tier is not None and not found.checks:
+        names.append(f"{request.tier}-tier")
+    system = found.system or "unknown"
+    results = [
+        CheckResult(
+            name=name,
+            attr=f"checks.{system}.{name}",
+            status=status,
+            failure=FailureInfo(message=message),
+        )
+        for name in names or ["vmtest"]
+    ]
+    return runner.make_report(request.flake, system, started_at, t0, results, None)
+
+
+def _dry_run(request: RunRequest, found: _Prepared, version: NixVersion) -> int:
+    """`--dry-run`: evaluate the checks, say what is built already and what would be
+    built or fetched; build nothing. Exit 0, or 1 when a check does not evaluate."""
+    cfg = runner.RunConfig(request.flake, found.system or "unknown", version, request.nix_opts)
+    runs = runner.Runner(cfg, make_display(), None).plan(found.checks)
+    output.print_plan(runs, json_out=request.json_out)
+    return 1 if any(r.eval_failure is not None for r in runs) else 0

@@ -83,7 +83,7 @@ def headline(report: RunReport) -> str:
 def next_step(report: RunReport) -> str | None:
     """One line on what to do about the checks that did not pass (None when all did)."""
 
-    def named(status: Status, with_findings: bool | None = None) -> str:
+    def named(status: Status, with_findings: bool | None = None, logged: bool = True) -> str:
         return ", ".join(
             c.name
             for c in report.checks
@@ -92,12 +92,14 @@ def next_step(report: RunReport) -> str | None:
                 with_findings is None
                 or with_findings == any(f.severity == "error" for f in c.findings)
             )
+            and (status is not Status.FAILED or logged == _has_log(c))
         )
 
     steps = [
         (named(Status.EVAL_ERROR), "fix the Nix evaluation error shown above"),
         (named(Status.FAILED, True), "change the configuration as each error finding's fix says"),
-        (named(Status.FAILED, False), "see the log tail above (all of it: nix log <derivation>)"),
+        (named(Status.FAILED, False), "see the log tail above (all of it: the `nix log` below)"),
+        (named(Status.FAILED, False, logged=False), "see why above"),
         (named(Status.TIMED_OUT), "ran out of time: raise the budget with --timeout SECONDS"),
         (named(Status.INTERRUPTED), "interrupted: run again for a result"),
         (named(Status.NOT_RUN), "did not run"),
@@ -105,7 +107,37 @@ def next_step(report: RunReport) -> str | None:
     said = [f"{names}: {what}" for names, what in steps if names]
     if not said and report.interrupted:
         said = ["interrupted before any check started: run again for a result"]
-    return "next: " + "; ".join(said) if said else None
+    if not said:
+        return None
+    return "\n".join(["next: " + "; ".join(said), *_commands(report)])
+
+
+def _has_log(check: CheckResult) -> bool:
+    """True when the failure has a build log (a builder ran; `nix log` shows it all)."""
+    return bool(check.failure and check.failure.drv_path and check.failure.log_tail)
+
+
+#: README.md's section on the interactive driver.
+DEBUG_SECTION = 'README.md, "Debugging a failing VM test"'
+
+
+def _commands(report: RunReport) -> list[str]:
+    """The commands to dig further: each failed build's whole log, and for a check that
+    booted a VM, its interactive driver: runNixOSTest sets `passthru.driverInteractive`
+    (nixpkgs nixos/lib/testing/interactive.nix, read at 0db57dc974ee as stored; the pin
+    02e08985a27c is not), and each booted check is its own runNixOSTest."""
+    lines: list[str] = []
+    for c in report.checks:
+        if c.status is not Status.FAILED or c.failure is None:
+            continue
+        if _has_log(c) and not any(f.severity == "error" for f in c.findings):
+            lines.append(f"  {c.name}: nix log {c.failure.drv_path}")
+        if c.phases.boot is not None or c.phases.script is not None:  # the driver ran a VM
+            lines.append(
+                f"  {c.name}: nix run {report.flake}#{c.attr}.driverInteractive"
+                f"  (see {DEBUG_SECTION})"
+            )
+    return lines
 
 
 def subtest_counts(check: CheckResult) -> str:

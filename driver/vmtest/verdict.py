@@ -13,11 +13,13 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from vmtest import collect, nix, outcome
+from vmtest.cache import Plan
 from vmtest.findings import parse_findings
 from vmtest.logevents import DerivationState
 from vmtest.logparse import LogParser
 from vmtest.manifest import Check
 from vmtest.nixargv import NixOptions
+from vmtest.nixmsg import FeatureRefusal
 from vmtest.process import Completed
 from vmtest.results import (
     CheckResult,
@@ -41,6 +43,12 @@ class CheckRun:
     drv: str | None = None
     evaluate: float | None = None
     eval_failure: FailureInfo | None = None
+    plan: Plan | None = None  # what building it needed (None: nix did not say)
+
+    @property
+    def cached(self) -> bool:
+        """Its outputs were in the store before this run: nothing was built for it."""
+        return self.plan is not None and self.plan.built
 
 
 @dataclass
@@ -52,6 +60,15 @@ class BuildRun:
     ended: float | None = None
     done: Completed | None = None
     outputs: dict[str, list[str]] = field(default_factory=dict)
+    #: Derivations Nix would not build here (missing system features), and its words.
+    refusals: dict[str, FeatureRefusal] = field(default_factory=dict)
+
+    def refusal_for(self, r: CheckRun, nix_opts: NixOptions) -> FeatureRefusal | None:
+        """Nix's refusal of a derivation `r` needs (its own or one it builds first)."""
+        if r.drv is None or not self.refusals or r.drv in self.outputs:
+            return None
+        needs = [r.drv, *(r.plan.to_build if r.plan else nix.requisites(r.drv, nix_opts))]
+        return next((self.refusals[d] for d in needs if d in self.refusals), None)
 
 
 class Judge:
@@ -69,6 +86,13 @@ class Judge:
         if r.drv is None or build is None:
             return self._make(r, ending or Status.NOT_RUN, None)
         state = build.parser.derivation(r.drv)
+        refusal = build.refusal_for(r, self.nix_opts)
+        if refusal is not None:
+            refused = FailureInfo(
+                message=f"nix refused to build it: {refusal.line}; fix: {refusal.fix}",
+                drv_path=refusal.drv_path,
+            )
+            return self._make(r, Status.FAILED, state, failure=refused)
         status = self._status(r.drv, build, state, ending)
         if status is Status.PASSED:
             outputs = build.outputs.get(r.drv) or self._valid_outputs(r.drv)
@@ -179,6 +203,7 @@ class Judge:
             name=r.check.name,
             attr=r.attr,
             status=status,
+            cached=r.cached and status is Status.PASSED,
             duration=total,
             phases=phases,
             subtests=subtests,
@@ -192,10 +217,13 @@ class Judge:
     ) -> tuple[PhaseTimes, float | None]:
         """The check's phases, and its wall time: evaluation plus its part of the build."""
         build = self.build
-        if build is None or r.drv is None:
-            return PhaseTimes(evaluate=r.evaluate), r.evaluate
+        if build is None or r.drv is None or (r.cached and status is Status.PASSED):
+            return PhaseTimes(evaluate=r.evaluate), r.evaluate  # cached: no boot, no script
         built_now = build.parser.derivation(r.drv) is not None
         started = build.started if built_now or status is not Status.PASSED else None
+        if started is not None and r.plan is not None:  # its own first build, not the batch's
+            starts = [s.started_at for d in r.plan.to_build if (s := build.parser.derivation(d))]
+            started = min((t for t in starts if t is not None), default=started)
         timed = state if state is None or state.is_vm_test else self._driver_run(r.check)
         phases = collect.phase_times(timed or state, r.evaluate, started, build.ended)
         if started is None:

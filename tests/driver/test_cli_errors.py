@@ -44,8 +44,8 @@ def test_unknown_check(flake: Path, nix_env: dict[str, str]) -> None:
     assert res.returncode == 2, res.output
     assert "error: unknown check: nope" in res.stderr
     assert (
-        "known checks: dep-failing, eval-error, failing, judge-fail, judge-pass, judge-suite, passing, slow"
-        in res.stderr
+        "known checks: dep-failing, eval-error, failing, judge-fail, judge-pass, judge-suite, "
+        "needs-feature, passing, slow, unit-vm-analysis, vm-parallel-boot" in res.stderr
     )
     assert_clean_error(res.output)
 
@@ -101,7 +101,7 @@ def test_flake_without_a_manifest(flake: Path, nix_env: dict[str, str]) -> None:
     assert res.returncode == 2, res.output
     assert res.stderr.splitlines() == [
         f"error: {ref(flake)} has no vmtestManifest output (the list of checks vmtest runs)",
-        "  hint: export one from flake.nix; `vmtest manifest schema` shows its shape",
+        "  hint: export lib.vmtestManifest from flake.nix; `vmtest manifest schema` shows its shape",
     ]
 
 
@@ -165,7 +165,7 @@ def test_valid_manifest_validates(flake: Path, nix_env: dict[str, str]) -> None:
         ["manifest", "validate", "--system", "x86_64-linux", "--flake", ref(flake)], nix_env
     )
     assert res.returncode == 0, res.output
-    assert res.stdout.strip() == "manifest OK: 11 checks, 11 defined for x86_64-linux"
+    assert res.stdout.strip() == "manifest OK: 13 checks, 13 defined for x86_64-linux"
 
 
 @pytest.mark.parametrize("where", ["missing-dir", "is-dir"])
@@ -320,3 +320,31 @@ def test_help_lists_the_exit_codes_of_the_readme(nix_env: dict[str, str]) -> Non
         code, meaning = item.split(" ", 1)
         meaning = meaning.removeprefix("and ").split(" (", 1)[0]
         assert f" {code} {meaning}" in help_text, (code, meaning)
+
+
+def test_debug_after_the_subcommand_and_dash_h(flake: Path, nix_env: dict[str, str]) -> None:
+    res = run_vmtest(["list", "--json", "--flake", ref(flake), "--debug"], nix_env)
+    assert res.returncode == 0, res.output
+    assert "debug: + nix eval --json" in res.stderr
+    for args in (["-h"], ["run", "-h"], ["doctor", "-h"]):
+        short = run_vmtest(args, nix_env)
+        assert short.returncode == 0, (args, short.output)
+        assert short.stdout == run_vmtest([*args[:-1], "--help"], nix_env).stdout
+
+
+def test_run_help_shows_check_names_not_their_type(nix_env: dict[str, str]) -> None:
+    res = run_vmtest(["run", "--help"], nix_env)
+    assert res.returncode == 0, res.output
+    assert " run [OPTIONS] [CHECK...]\n" in res.stdout.splitlines(keepends=True)[0]
+    assert "  CHECK...  " in res.stdout
+    assert "list[str]" not in res.stdout and "<" not in res.stdout.split("Options:")[0]
+    for option in ("--tier", "--override-input", "--dry-run", "-L, --print-build-logs"):
+        assert option in res.stdout, option
+
+
+def test_shell_completion_is_typers_own(nix_env: dict[str, str]) -> None:
+    res = run_vmtest(["--help"], nix_env)
+    assert "--install-completion" in res.stdout and "--show-completion" in res.stdout
+    shown = run_vmtest(["--show-completion", "bash"], {**nix_env, "SHELL": "/bin/bash"})
+    assert shown.returncode == 0, shown.output
+    assert "complete" in shown.stdout and "vmtest" in shown.stdout

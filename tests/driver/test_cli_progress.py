@@ -32,8 +32,8 @@ def test_plain_lines() -> None:
     progress = Progress(builds_done=1, builds_expected=3)
     display.phase("evaluating checks.x86_64-linux.vm-service-test")
     display.event(BuildStarted(DRV), progress)
-    display.event(VmBooted(DRV, "server", None), progress)  # untimed: no line
-    display.event(VmBooted(DRV, "server", 12.5), progress)
+    display.event(VmBooted(DRV, "server", None), progress)  # no "starting vm" seen
+    display.event(VmBooted(DRV, "client", 70.25), progress)
     display.event(SubtestFinished(DRV, "docker runs", False, 0.4, "exit code 125"), progress)
     display.event(BuildFailed(BuildFailure(DRV, 1, "builder failed")), progress)
     display.event(BuildStopped(DRV), progress)
@@ -41,9 +41,10 @@ def test_plain_lines() -> None:
     assert lines == [
         "evaluating checks.x86_64-linux.vm-service-test",
         "building vm-service-test",
-        "  server: booted in 12.5 s",
+        "  server: shell connected",
+        "  client: shell connected 70.2 s after VM start",
         "  subtest 'docker runs' FAILED: exit code 125 in 0.4 s",
-        "FAILED vm-service-test (exit code 1)",
+        "FAILED vm-service-test (exit code 1) (1 of 3 derivations built)",
         "finished vm-service-test (1 of 3 derivations built)",
     ]
     assert short("/nix/store/abc-name-with-dashes.drv") == "name-with-dashes"
@@ -108,3 +109,23 @@ def test_counts_include_paths_fetched_from_caches() -> None:
     assert counts(Progress(builds_done=2, builds_expected=3, builds_failed=1)) == (
         "2 of 3 derivations built, 1 failed"
     )
+
+
+@requires_nix
+def test_boot_time_is_vm_start_to_shell_connected(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The client boots in parallel: the driver's 0.00 s is the script's wait, not its boot."""
+    from conftest import check_by_name, load_json, run_vmtest
+
+    report = tmp_path / "r.json"
+    res = run_vmtest(
+        ["run", "vm-parallel-boot", "--flake", ref(flake), "--report", str(report)], nix_env
+    )
+    assert res.returncode == 0, res.output
+    assert "client: booted in 0.0 s" not in res.stderr
+    client = next(line for line in res.stderr.splitlines() if "client: shell connected" in line)
+    seconds = float(client.split("connected ", 1)[1].split(" s after", 1)[0])
+    assert seconds >= 1.0
+    boot = check_by_name(load_json(report), "vm-parallel-boot")["phases"]["boot"]
+    assert boot is not None and boot >= 1.0

@@ -15,7 +15,7 @@ def test_list_json_and_table(flake: Path, nix_env: dict[str, str]) -> None:
     res = run_vmtest(["list", "--json", "--flake", ref(flake)], nix_env)
     assert res.returncode == 0, res.output
     names = [c["name"] for c in json.loads(res.stdout)["checks"]]
-    assert names[:2] == ["unit-vm-analysis", "passing"] and len(names) == 11
+    assert names[:2] == ["unit-vm-analysis", "passing"] and len(names) == 13
     table = run_vmtest(["list", "--flake", ref(flake)], nix_env)
     assert table.returncode == 0
     assert "vm-service-test" in table.stdout and "fixture check vm-service-test" in table.stdout
@@ -96,3 +96,52 @@ def test_json_report_shape(flake: Path, nix_env: dict[str, str], tmp_path: Path)
     check = check_by_name(data, "passing")
     assert check["attr"].startswith("checks.") and check["attr"].endswith(".passing")
     assert Path(check["artifacts"][0]).read_text() == "passed\n"
+
+
+def _widest(text: str) -> int:
+    return max(len(line) for line in text.splitlines())
+
+
+def test_list_fits_80_columns_and_piped_output_honours_columns(
+    flake: Path, nix_env: dict[str, str]
+) -> None:
+    manifest = flake / "manifest.nix"
+    long = "A description long enough to need wrapping " * 4
+    manifest.write_text(manifest.read_text().replace('"fixture check ${name}"', f'"{long}"'))
+    table = run_vmtest(["list", "--flake", ref(flake)], {**nix_env, "COLUMNS": "80"})
+    assert table.returncode == 0, table.output
+    assert _widest(table.stdout) <= 80
+    names = [line.split()[0] for line in table.stdout.splitlines()[2:] if line[:2].strip()]
+    assert "vm-parallel-boot" in names and "unit-vm-analysis" in names  # never broken
+    wide = run_vmtest(["list", "--flake", ref(flake)], {**nix_env, "COLUMNS": "120"})
+    assert 80 < _widest(wide.stdout) <= 120
+
+
+def test_summary_table_fits_80_columns(flake: Path, nix_env: dict[str, str]) -> None:
+    env = {**nix_env, "COLUMNS": "80"}
+    res = run_vmtest(["run", "passing", "vm-parallel-boot", "--flake", ref(flake)], env)
+    assert res.returncode == 0, res.output
+    table = res.stdout.split("\n\n")[0]
+    assert _widest(table) <= 80
+    assert "vm-parallel-boot" in table
+
+
+def test_quick_warnings_become_annotations_and_step_summary(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    summary = tmp_path / "step-summary.md"
+    env = {**nix_env, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    res = run_vmtest(["quick", "--flake", ref(flake)], env)
+    assert res.returncode == 0, res.output
+    warnings = [line for line in res.stdout.splitlines() if line.startswith("::warning")]
+    assert warnings == [
+        (
+            "::warning title=vmtest%3A unit-vm-analysis warning (ssh-password-auth)::"
+            "sshd allows password authentication (option "
+            "services.openssh.settings.PasswordAuthentication; fix: set "
+            "services.openssh.settings.PasswordAuthentication = false;)"
+        )
+    ]
+    text = summary.read_text()
+    assert "### Warnings" in text
+    assert "unit-vm-analysis: sshd allows password authentication" in text

@@ -14,7 +14,6 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
 from conftest import (
     check_by_name,
     junit_cases,
@@ -151,7 +150,8 @@ def test_run_driver_subtests(flake: Path, nix_env: dict[str, str], tmp_path: Pat
         ("sshd accepts the test key", "passed"),
         ("docker runs a container", "passed"),
     ]
-    assert suite["phases"]["boot"] == pytest.approx(12.5)
+    # The fixture's VM "connects" at once; the driver's 12.50 s is the script's wait.
+    assert 0 <= suite["phases"]["boot"] < 5
     service = check_by_name(data, "vm-service-test")
     assert service["status"] == "failed"
     failed = [s for s in service["subtests"] if s["status"] == "failed"]
@@ -188,7 +188,7 @@ def test_run_judge_checks(flake: Path, nix_env: dict[str, str], tmp_path: Path) 
     fail = check_by_name(data, "judge-fail")
     assert fail["status"] == "failed"
     assert "docker.service" in fail["subtests"][1]["message"]
-    assert fail["phases"]["boot"] == pytest.approx(12.5)  # from the shared driver run
+    assert 0 <= fail["phases"]["boot"] < 5  # from the shared driver run
     assert "subtest 'no systemd unit has failed' failed" in res.stdout
     cases = junit_cases(junit)
     assert cases[("judge-fail", "no systemd unit has failed")].find("failure") is not None

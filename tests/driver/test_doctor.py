@@ -74,3 +74,33 @@ def test_kvm_probe_needs_a_real_kvm_device() -> None:
     assert probe_kvm({"VMTEST_KVM_DEVICE": "/nonexistent"}).usable is False
     not_kvm = probe_kvm({"VMTEST_KVM_DEVICE": "/dev/null"})  # opens fine, the ioctl fails
     assert not_kvm.usable is False and "KVM ioctl failed" in not_kvm.detail
+
+
+@requires_nix
+def test_doctor_with_flakes_off_says_the_quick_tier_is_blocked_too(
+    nix_env: dict[str, str],
+) -> None:
+    env = {**nix_env, "NIX_CONFIG": "experimental-features ="}
+    res = run_vmtest(["doctor"], env)
+    assert res.returncode == 3, res.output
+    assert "not ready for the quick tier (nor the full tier): missing flakes" in res.stdout
+    assert "ready for the quick" not in res.stdout.replace("not ready for the quick", "")
+
+
+def _keys(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [k for k, v in value.items() for k in (k, *_keys(v))]
+    if isinstance(value, list):
+        return [k for v in value for k in _keys(v)]
+    return []
+
+
+@requires_nix
+def test_doctor_json_uses_camel_case_throughout(nix_env: dict[str, str]) -> None:
+    env = {**nix_env, "NIX_CONFIG": "experimental-features =", "VMTEST_KVM_DEVICE": "/nonexistent"}
+    data = json.loads(run_vmtest(["doctor", "--json"], env).stdout)
+    keys = set(_keys(data))
+    assert not [k for k in keys if "_" in k or "-" in k], keys
+    assert {"neededFor", "missingForQuick", "missingForFull", "quickReady"} <= keys
+    assert data["missingForQuick"] == ["flakes"]
+    assert "/dev/kvm" in data["missingForFull"]

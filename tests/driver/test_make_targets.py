@@ -59,3 +59,39 @@ def test_with_flakes_off_it_says_how_to_enable_them(tmp_path: Path, extra: list[
     assert "flakes are disabled" in done.stderr
     assert "experimental-features = nix-command flakes" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# A flake whose vmtest package needs an input nothing serves (nothing listens on port 9),
+# as the project's does when nixpkgs cannot be fetched.
+UNBUILDABLE_FLAKE = """{
+  inputs.nixpkgs = { url = "https://127.0.0.1:9/nixpkgs.tar.gz"; flake = false; };
+  outputs = { self, nixpkgs }: {
+    packages.x86_64-linux.vmtest = import "${nixpkgs}/default.nix";
+  };
+}
+"""
+
+
+@pytest.mark.skipif(shutil.which("nix") is None, reason="nix is not installed")
+def test_nix_only_fallback_that_cannot_build_vmtest_says_so_in_one_line(tmp_path: Path) -> None:
+    """No venv, and vmtest cannot be built with Nix: one error line with Nix's reason (not
+    each retry); the script exits 3 and make, whose recipe failed, exits 2."""
+    flake = tmp_path / "flake"
+    flake.mkdir()
+    (flake / "flake.nix").write_text(UNBUILDABLE_FLAKE)
+    env = {
+        **os.environ,
+        "NIX_CONFIG": "experimental-features = nix-command flakes\nsubstituters =",
+        "HOME": str(tmp_path),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "VMTEST_FLAKE": f"path:{flake}",
+    }
+    done = make_quick(env, ["BIN=/nonexistent"])
+    assert done.returncode == 2, done.stderr
+    assert "Error 3" in done.stderr  # make names the recipe's (the script's) exit code
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, done.stderr
+    assert errors[0].startswith("error: cannot build vmtest with Nix (there is no .venv): ")
+    assert "127.0.0.1:9" in errors[0]
+    assert "retrying" not in done.stderr and "warning:" not in done.stderr
+    assert "make venv" in done.stderr

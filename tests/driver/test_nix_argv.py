@@ -10,6 +10,7 @@ from vmtest.nixargv import (
     NixVersion,
     build_argv,
     drv_path_argv,
+    dry_run_argv,
     eval_json_argv,
     read_log_argv,
     show_config_argv,
@@ -85,6 +86,21 @@ def test_pass_through_options() -> None:
     assert read_log_argv(DRV, NixOptions(store="daemon")) == [
         "nix-store", "--store", "daemon", "--read-log", DRV,
     ]  # fmt: skip
+
+
+def test_override_inputs_go_to_the_commands_given_a_flake_only() -> None:
+    opts = NixOptions(store="daemon", override_inputs=(("nixpkgs", "path:/src/nixpkgs"),))
+    override = ["--override-input", "nixpkgs", "path:/src/nixpkgs"]
+    assert eval_json_argv(".", "vmtestManifest", opts) == [
+        "nix", "eval", "--json", "--store", "daemon", *override, ".#vmtestManifest",
+    ]  # fmt: skip
+    assert drv_path_argv(".", "checks.x86_64-linux.a", opts)[-4:-1] == override
+    # A derivation path is no flake: nix build and nix-store get no override.
+    assert "--override-input" not in build_argv([DRV], NixVersion(2, 8), opts)
+    assert dry_run_argv(DRV, opts) == [
+        "nix-store", "--store", "daemon", "--realise", "--dry-run", DRV,
+    ]  # fmt: skip
+    assert opts.with_option("eval-cache", "false").override_inputs == opts.override_inputs
 
 
 def test_parse_build_json() -> None:

@@ -281,9 +281,12 @@ def test_next_step_tells_what_to_do_per_kind_of_failure() -> None:
     step = next_step(sample_report())
     assert step == (
         "next: unit-vm-analysis: fix the Nix evaluation error shown above; "
-        "vm-service-test: see the log tail above (all of it: nix log <derivation>); "
+        "vm-service-test: see the log tail above (all of it: the `nix log` below); "
         "vm-execution-test: ran out of time: raise the budget with --timeout SECONDS; "
-        "platform-validation-test: did not run"
+        "platform-validation-test: did not run\n"
+        f"  vm-service-test: nix log {DRV}\n"  # the real derivation, not a placeholder
+        "  vm-service-test: nix run .#checks.x86_64-linux.vm-service-test.driverInteractive"
+        '  (see README.md, "Debugging a failing VM test")'
     )
     report = sample_report()
     passed = report.model_copy(update={"checks": report.checks[:1], "status": Status.PASSED})

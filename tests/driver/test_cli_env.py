@@ -1,0 +1,141 @@
+"""The failures CI users hit, said plainly, with a report on every exit (real nix):
+missing system features, unreachable stores, a --timeout that also bounds evaluation."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from conftest import check_by_name, junit_cases, load_json, ref, requires_nix, run_vmtest
+
+pytestmark = requires_nix
+
+NO_VM_FEATURES = "\nsystem-features = benchmark big-parallel"
+
+
+def test_full_without_the_kvm_features_exits_3_naming_them(
+    flake: Path, nix_env: dict[str, str]
+) -> None:
+    env = {**nix_env, "NIX_CONFIG": nix_env["NIX_CONFIG"] + NO_VM_FEATURES}
+    res = run_vmtest(["full", "--allow-tcg", "--flake", ref(flake)], env)
+    assert res.returncode == 3, res.output
+    assert (
+        "error: nix lacks the system features kvm, nixos-test that vm-test-suite needs "
+        "(nix has: benchmark big-parallel)"
+    ) in res.stderr
+    assert 'add "extra-system-features = kvm nixos-test" to nix.conf' in res.stderr
+    assert "Traceback" not in res.output
+
+
+def test_nix_refusing_a_build_for_a_missing_feature_is_said_with_the_fix(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    report = tmp_path / "r.json"
+    args = ["run", "needs-feature", "passing", "--flake", ref(flake), "--report", str(report)]
+    res = run_vmtest(args, nix_env)
+    assert res.returncode == 1, res.output
+    assert "with features {vmtest-fixture-feature} is required to build" in res.stdout
+    assert 'fix: add "extra-system-features = vmtest-fixture-feature" to nix.conf' in res.stdout
+    assert "Nix named no failing derivation" not in res.stdout
+    assert "needs-feature: see why above" in res.stdout
+    data = load_json(report)
+    refused = check_by_name(data, "needs-feature")
+    assert refused["status"] == "failed"
+    assert "is required to build" in refused["failure"]["message"]
+    # Nix stops the whole build at its refusal; the other check is built all the same.
+    assert check_by_name(data, "passing")["status"] == "passed"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "status", "message"),
+    [
+        (["run", "nope"], 2, "failed", "unknown check: nope"),
+        (["full"], 3, "failed", "no usable KVM for vm-test-suite"),
+    ],
+    ids=["exit-2", "exit-3"],
+)
+def test_an_error_exit_still_writes_every_report(
+    flake: Path,
+    nix_env: dict[str, str],
+    tmp_path: Path,
+    args: list[str],
+    code: int,
+    status: str,
+    message: str,
+) -> None:
+    report, junit, summary = tmp_path / "r.json", tmp_path / "j.xml", tmp_path / "summary.md"
+    env = {
+        **nix_env,
+        "VMTEST_KVM_DEVICE": "/nonexistent/kvm",
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_WORKSPACE": str(flake),
+    }
+    files = ["--report", str(report), "--junit", str(junit), "--json"]
+    res = run_vmtest([*args, "--flake", ref(flake), *files], env)
+    assert res.returncode == code, res.output
+    assert f"error: {message}" in res.stderr
+    data = json.loads(res.stdout)  # --json: the report on stdout
+    assert data == load_json(report)
+    [check] = data["checks"]
+    assert check["status"] == status and message in check["failure"]["message"]
+    [case] = junit_cases(junit).values()
+    assert case.find("failure") is not None or case.find("error") is not None
+    assert message in summary.read_text()
+    assert any(line.startswith("::error ") and message in line for line in res.stderr.splitlines())
+
+
+def _slow_manifest_flake(tmp_path: Path) -> Path:
+    """A flake whose manifest takes many seconds to evaluate (builtins only)."""
+    slow = tmp_path / "slow-eval"
+    slow.mkdir()
+    (slow / "flake.nix").write_text(
+        "{ outputs = { self }: {\n"
+        "  vmtestManifest = builtins.seq\n"
+        "    (builtins.foldl' (a: b: a + b) 0 (builtins.genList (x: x) 100000000))\n"
+        "    { schemaVersion = 1; checks = [ ]; };\n"
+        "  checks = { };\n"
+        "}; }\n"
+    )
+    return slow
+
+
+def test_timeout_bounds_the_evaluation_too(tmp_path: Path, nix_env: dict[str, str]) -> None:
+    slow = _slow_manifest_flake(tmp_path)
+    report = tmp_path / "r.json"
+    started = time.monotonic()
+    res = run_vmtest(
+        ["quick", "--timeout", "1", "--flake", ref(slow), "--report", str(report)], nix_env
+    )
+    took = time.monotonic() - started
+    assert res.returncode == 4, res.output
+    assert took < 4, f"--timeout 1 returned after {took:.1f} s"
+    assert "error: timed out after" in res.stderr
+    [check] = load_json(report)["checks"]
+    assert check["name"] == "unit-vm-analysis" and check["status"] == "timed-out"
+
+
+def test_an_unreachable_store_is_reported_as_such(flake: Path, nix_env: dict[str, str]) -> None:
+    store = "ssh-ng://nobody@vmtest-unreachable.invalid"
+    res = run_vmtest(["quick", "--flake", ref(flake), "--store", store], nix_env, timeout=60)
+    assert res.returncode == 3, res.output
+    assert f"error: cannot reach the store {store}: ssh: Could not resolve hostname" in res.stderr
+    assert "flake input" not in res.stderr
+    assert "Remote builders" in res.stderr
+
+
+def test_unreachable_builders_are_reported_as_such(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    builders = "ssh://nobody@vmtest-unreachable.invalid x86_64-linux"
+    report = tmp_path / "r.json"
+    args = ["run", "failing", "--flake", ref(flake), "--builders", builders]
+    res = run_vmtest([*args, "--option", "max-jobs", "0", "--report", str(report)], nix_env)
+    assert res.returncode == 3, res.output
+    assert (
+        "error: cannot reach the builder ssh://nobody@vmtest-unreachable.invalid: "
+        "cannot connect to 'nobody@vmtest-unreachable.invalid'"
+    ) in res.stderr
+    assert check_by_name(load_json(report), "failing")["status"] == "failed"

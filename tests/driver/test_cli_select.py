@@ -1,0 +1,194 @@
+"""Selecting and debugging checks as nix-fast-build users expect, with the real nix:
+tiers, globs, "did you mean", --override-input, cache awareness, --dry-run, -L, and
+the commands printed after a failure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import check_by_name, load_json, ref, requires_nix, run_vmtest
+
+pytestmark = requires_nix
+
+
+def test_run_by_tier_and_by_glob(flake: Path, nix_env: dict[str, str], tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    res = run_vmtest(
+        ["run", "--tier", "full", "--allow-tcg", "--flake", ref(flake), "--report", str(report)],
+        nix_env,
+    )
+    names = [c["name"] for c in load_json(report)["checks"]]
+    assert names == [
+        "vm-test-suite",
+        "vm-service-test",
+        "vm-parallel-boot",
+        "judge-pass",
+        "judge-fail",
+        "judge-suite",
+    ]
+    assert res.returncode == 1, res.output  # vm-service-test and the judges fail on purpose
+    res = run_vmtest(
+        [
+            "run",
+            "judge-*",
+            "passing",
+            "--allow-tcg",
+            "--flake",
+            ref(flake),
+            "--report",
+            str(report),
+        ],
+        nix_env,
+    )
+    names = [c["name"] for c in load_json(report)["checks"]]
+    assert names == ["judge-pass", "judge-fail", "judge-suite", "passing"]
+
+
+def test_unknown_names_and_globs_suggest_the_closest(flake: Path, nix_env: dict[str, str]) -> None:
+    res = run_vmtest(["run", "vm-service-tst", "--flake", ref(flake)], nix_env)
+    assert res.returncode == 2, res.output
+    assert "error: unknown check: vm-service-tst" in res.stderr
+    assert "hint: did you mean vm-service-test?" in res.stderr
+    res = run_vmtest(["run", "nothing-*", "--flake", ref(flake)], nix_env)
+    assert res.returncode == 2, res.output
+    assert "error: no check matches 'nothing-*'" in res.stderr
+    res = run_vmtest(["run", "--flake", ref(flake)], nix_env)
+    assert res.returncode == 2 and "error: name the checks to run" in res.stderr
+
+
+_OVERRIDE_FLAKE = """{
+  inputs.dep.url = "path:/nonexistent/vmtest-dep";
+  outputs = { self, dep }: {
+    vmtestManifest = {
+      schemaVersion = 1;
+      checks = [ {
+        name = "uses-dep"; attr = "checks.x86_64-linux.uses-dep"; tier = "quick";
+        systems = [ "x86_64-linux" ]; requiresKvm = false; timeoutSeconds = 30;
+        description = "writes its input's text"; subtests = [ ];
+      } ];
+    };
+    checks.x86_64-linux.uses-dep = derivation {
+      name = "uses-dep"; system = "x86_64-linux"; builder = "/bin/sh";
+      args = [ "-c" "echo ${dep.text} > $out" ];
+    };
+  };
+}
+"""
+
+
+def test_override_input_is_passed_to_nix(tmp_path: Path, nix_env: dict[str, str]) -> None:
+    """A flake whose input points nowhere runs once the input is overridden."""
+    dep, main = tmp_path / "dep", tmp_path / "main"
+    dep.mkdir()
+    main.mkdir()
+    text = f"from the override {tmp_path.name}"
+    (dep / "flake.nix").write_text(f'{{ outputs = {{ self }}: {{ text = "{text}"; }}; }}\n')
+    (main / "flake.nix").write_text(_OVERRIDE_FLAKE)
+    without = run_vmtest(["run", "uses-dep", "--flake", ref(main)], nix_env)
+    assert without.returncode != 0
+    assert "/nonexistent/vmtest-dep" in without.stderr
+    args = ["run", "uses-dep", "--flake", ref(main), "--json"]
+    res = run_vmtest([*args, "--override-input", "dep", f"path:{dep}"], nix_env)
+    assert res.returncode == 0, res.output
+    [artifact] = check_by_name(json.loads(res.stdout), "uses-dep")["artifacts"]
+    assert Path(artifact).read_text() == text + "\n"
+    # The NAME=VALUE spelling works too.
+    res = run_vmtest([*args, f"--override-input=dep=path:{dep}"], nix_env)
+    assert res.returncode == 0, res.output
+
+
+def test_dry_run_builds_nothing_and_says_what_is_cached(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    first = run_vmtest(["run", "passing", "--flake", ref(flake)], nix_env)
+    assert first.returncode == 0, first.output
+    dry = run_vmtest(["run", "passing", "dep-failing", "--dry-run", "--flake", ref(flake)], nix_env)
+    assert dry.returncode == 0, dry.output
+    assert "passing: already built (cached): /nix/store/" in dry.stdout
+    assert "dep-failing: would build 2 derivations and fetch 0 paths" in dry.stdout
+    assert "-failing-dependency.drv" in dry.stdout
+    assert "dry run: nothing was built" in dry.stdout
+    # Nothing was built: dep-failing still has everything to build.
+    again = run_vmtest(
+        ["run", "dep-failing", "--dry-run", "--json", "--flake", ref(flake)], nix_env
+    )
+    [row] = json.loads(again.stdout)["checks"]
+    assert row["cached"] is False and len(row["toBuild"]) == 2
+    assert "building" not in again.stderr
+
+
+def test_a_cached_check_is_shown_cached_without_boot_or_script(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    args = ["run", "vm-test-suite", "--allow-tcg", "--flake", ref(flake)]
+    first = run_vmtest([*args, "--report", str(tmp_path / "first.json")], nix_env)
+    assert first.returncode == 0, first.output
+    built = check_by_name(load_json(tmp_path / "first.json"), "vm-test-suite")
+    assert built["cached"] is False and built["phases"]["boot"] is not None
+    report = tmp_path / "r.json"
+    res = run_vmtest([*args, "--report", str(report)], nix_env)
+    assert res.returncode == 0, res.output
+    assert "already built (cached): vm-test-suite" in res.stderr
+    check = check_by_name(load_json(report), "vm-test-suite")
+    assert check["status"] == "passed" and check["cached"] is True
+    assert check["phases"]["boot"] is None and check["phases"]["script"] is None
+    assert check["phases"]["build"] is None
+    row = next(line for line in res.stdout.splitlines() if "vm-test-suite" in line)
+    assert "cached" in row
+
+
+def test_per_check_counters_and_build_times(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    """dep-failing builds two derivations of its own, passing one: each line counts the
+    check's own, and a check's build time is not the batch's."""
+    report = tmp_path / "r.json"
+    res = run_vmtest(
+        ["run", "dep-failing", "passing", "--flake", ref(flake), "--report", str(report)], nix_env
+    )
+    assert res.returncode == 1, res.output
+    assert "(passing: 1 of 1 derivations built)" in res.stderr
+    assert "dep-failing: 0 of 2 derivations built, 1 failed" in res.stderr
+    assert "of 3 derivations built" not in res.stderr  # never the batch's count
+    data = load_json(report)
+    passing = check_by_name(data, "passing")
+    assert passing["phases"]["build"] is not None
+
+
+def test_print_build_logs_prefixes_each_line_with_its_check(
+    flake: Path, nix_env: dict[str, str]
+) -> None:
+    args = ["run", "passing", "dep-failing", "-L", "--flake", ref(flake)]
+    res = run_vmtest(args, nix_env)
+    assert res.returncode == 1, res.output
+    assert "passing> checking the configuration" in res.stderr
+    assert "passing> all good" in res.stderr
+    # A dependency's lines carry the name of the check that needs it.
+    assert "dep-failing> dependency: cannot produce the image" in res.stderr
+    assert "::group::" not in res.stderr
+    # In GitHub Actions each check's lines are folded (failed builds run again: not cached).
+    gha_args = ["run", "failing", "dep-failing", "-L", "--flake", ref(flake)]
+    gha = run_vmtest(gha_args, {**nix_env, "GITHUB_ACTIONS": "true"})
+    lines = gha.stderr.splitlines()
+    opened = [line for line in lines if line.startswith("::group::")]
+    assert "::group::failing log" in opened and "::group::dep-failing log" in opened
+    assert lines.count("::endgroup::") == len(opened)
+    start = lines.index("::group::failing log")
+    assert lines[start + 1].startswith("failing> ")
+
+
+def test_a_failed_vm_test_points_to_its_interactive_driver_and_its_log(
+    flake: Path, nix_env: dict[str, str]
+) -> None:
+    res = run_vmtest(["run", "vm-service-test", "--allow-tcg", "--flake", ref(flake)], nix_env)
+    assert res.returncode == 1, res.output
+    assert (
+        f"vm-service-test: nix run {ref(flake)}#checks.x86_64-linux.vm-service-test"
+        '.driverInteractive  (see README.md, "Debugging a failing VM test")'
+    ) in res.stdout
+    log_line = next(ln for ln in res.stdout.splitlines() if "vm-service-test: nix log " in ln)
+    drv = log_line.split("nix log ", 1)[1]
+    assert drv.startswith("/nix/store/") and drv.endswith("-vm-service-test.drv")
+    assert Path(drv).exists()  # the real derivation, not "<derivation>"
+    assert "<derivation>" not in res.stdout
