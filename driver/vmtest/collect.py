@@ -110,8 +110,19 @@ def driver_timed_out(state: DerivationState | None) -> bool:
 
 
 def driver_runs(parser: LogParser) -> list[DerivationState]:
-    """Derivations whose log showed the NixOS test driver at work, oldest first.
-
-    Full-tier checks here are judges over one shared driver run (a dependency), so
-    pass that run's state to `phase_times` for their boot and script phases."""
+    """Derivations whose log showed the NixOS test driver at work, oldest first."""
     return [state for state in parser.derivations() if state.is_vm_test]
+
+
+def suite_subtests(
+    names: list[str], parser: LogParser, check_status: Status
+) -> list[SubtestResult]:
+    """A failed suite's subtests (the union of its checks' names, unique across the
+    suite), in its manifest's order, as its checks' own driver logs in this build said
+    them; a subtest no log of this build showed is `not-run` here."""
+    seen = {
+        sub.name: sub
+        for state in driver_runs(parser)
+        for sub in subtest_results(state, check_status)
+    }
+    return [seen.get(name) or SubtestResult(name=name, status=Status.NOT_RUN) for name in names]

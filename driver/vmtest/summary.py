@@ -132,12 +132,30 @@ def _commands(report: RunReport) -> list[str]:
             continue
         if _has_log(c) and not any(f.severity == "error" for f in c.findings):
             lines.append(f"  {c.name}: nix log {c.failure.drv_path}")
-        if c.phases.boot is not None or c.phases.script is not None:  # the driver ran a VM
+        if (booted := _booted_attr(c)) is not None:
             lines.append(
-                f"  {c.name}: nix run {report.flake}#{c.attr}.driverInteractive"
+                f"  {c.name}: nix run {report.flake}#{booted}.driverInteractive"
                 f"  (see {DEBUG_SECTION})"
             )
     return lines
+
+
+#: runNixOSTest names its test derivation `vm-test-run-<name>` (nixpkgs
+#: nixos/lib/testing/run.nix, read at 0020e46c8b1c as stored).
+_VM_TEST_DRV = re.compile(r"-vm-test-run-(?P<name>[^/]+)\.drv$")
+
+
+def _booted_attr(check: CheckResult) -> str | None:
+    """The attribute of the booted check to open interactively: this check, if the
+    driver ran a VM in it, or the booted check of the same flake whose test failed
+    under it (a suite's dependency)."""
+    if check.phases.boot is not None or check.phases.script is not None:
+        return check.attr
+    drv = check.failure.drv_path if check.failure else None
+    match = _VM_TEST_DRV.search(drv or "")
+    if match is None:
+        return None
+    return f"{check.attr.rpartition('.')[0]}.{match['name']}"
 
 
 def subtest_counts(check: CheckResult) -> str:

@@ -158,11 +158,6 @@ class Judge:
         found = nix.read_log(drv, self.nix_opts, state.feed)
         return state.state if found else None
 
-    def _driver_run(self, check: Check) -> DerivationState | None:
-        """A full-tier check judged from a shared driver run: that run's boot/script times."""
-        runs = collect.driver_runs(self.build.parser) if self.build else []
-        return runs[-1] if runs and check.tier == "full" else None
-
     def _subtests(
         self,
         check: Check,
@@ -172,15 +167,18 @@ class Judge:
         findings: list[Finding],
         artifacts: list[str],
     ) -> list[SubtestResult]:
-        """Driver lines in the check's own log, else a judge's verdict text, else the
-        quick tier's rule ids; nothing when none of them tells."""
+        """Driver lines in the check's own log; for a suite, its text report when it was
+        built, else its checks' own driver logs in this build; else the quick tier's rule
+        ids; nothing when none of them tells."""
         subtests = collect.subtest_results(state, status)
         if subtests:
             return outcome.with_failure_details(subtests, failure.log_tail if failure else [])
         if check.tier == "full":
-            text = "\n".join(failure.log_tail) if failure else outcome.output_text(artifacts)
-            if text:
-                return outcome.judge_subtests(check, text)
+            if failure is None:
+                text = outcome.output_text(artifacts)
+                return outcome.judge_subtests(check, text) if text else []
+            if self.build is not None:
+                return collect.suite_subtests(check.subtests, self.build.parser, status)
         return outcome.rule_subtests(check, status, findings, artifacts)
 
     def _make(
@@ -224,8 +222,9 @@ class Judge:
         if started is not None and r.plan is not None:  # its own first build, not the batch's
             starts = [s.started_at for d in r.plan.to_build if (s := build.parser.derivation(d))]
             started = min((t for t in starts if t is not None), default=started)
-        timed = state if state is None or state.is_vm_test else self._driver_run(r.check)
-        phases = collect.phase_times(timed or state, r.evaluate, started, build.ended)
+        # Boot and script phases are a check's own: a suite that only depends on booted
+        # checks has none (they ran side by side in their own derivations).
+        phases = collect.phase_times(state, r.evaluate, started, build.ended)
         if started is None:
             return phases, r.evaluate
         until = (state.stopped_at if state else None) or build.ended or started

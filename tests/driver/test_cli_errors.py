@@ -44,7 +44,7 @@ def test_unknown_check(flake: Path, nix_env: dict[str, str]) -> None:
     assert res.returncode == 2, res.output
     assert "error: unknown check: nope" in res.stderr
     assert (
-        "known checks: dep-failing, eval-error, failing, judge-fail, judge-pass, judge-suite, "
+        "known checks: boot-fail, boot-pass, boot-suite, dep-failing, eval-error, failing, "
         "needs-feature, passing, slow, unit-vm-analysis, vm-parallel-boot" in res.stderr
     )
     assert_clean_error(res.output)

@@ -164,35 +164,47 @@ def test_run_driver_subtests(flake: Path, nix_env: dict[str, str], tmp_path: Pat
     assert cases[("vm-test-suite", "docker runs a container")].find("failure") is None
 
 
-def test_run_judge_checks(flake: Path, nix_env: dict[str, str], tmp_path: Path) -> None:
-    """Full-tier style: judges over one shared driver run print a verdict block each."""
+def test_run_booted_checks_and_their_suite(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Full-tier shape: each booted check is its own driver run; the suite depends on
+    them, so a failing check fails the suite, whose subtests come from the checks' logs."""
     report, junit = tmp_path / "r.json", tmp_path / "j.xml"
-    args = ["run", "judge-pass", "judge-fail", "judge-suite", "--allow-tcg", "--flake", ref(flake)]
+    args = ["run", "boot-pass", "boot-fail", "boot-suite", "--allow-tcg", "--flake", ref(flake)]
     res = run_vmtest([*args, "--report", str(report), "--junit", str(junit)], nix_env)
     assert res.returncode == 1, res.output
     data = load_json(report)
     subtests = {
         c["name"]: [(s["name"], s["status"]) for s in c["subtests"]] for c in data["checks"]
     }
-    assert subtests["judge-pass"] == [
+    assert subtests["boot-pass"] == [
         ("sshd accepts the test key", "passed"),
         ("docker runs a container", "passed"),
     ]
-    judged_fail = [
+    assert subtests["boot-fail"] == [
         ("server reaches multi-user.target", "passed"),
         ("no systemd unit has failed", "failed"),
-        ("host name is the configured one", "not-run"),
     ]
-    assert subtests["judge-fail"] == judged_fail
-    assert subtests["judge-suite"] == [*judged_fail, *subtests["judge-pass"]]
-    fail = check_by_name(data, "judge-fail")
-    assert fail["status"] == "failed"
+    assert subtests["boot-suite"] == [
+        *subtests["boot-fail"],
+        ("host name is the configured one", "not-run"),
+        *subtests["boot-pass"],
+    ]
+    fail = check_by_name(data, "boot-fail")
     assert "docker.service" in fail["subtests"][1]["message"]
-    assert 0 <= fail["phases"]["boot"] < 5  # from the shared driver run
+    assert 0 <= fail["phases"]["boot"] < 5
+    suite = check_by_name(data, "boot-suite")
+    assert suite["status"] == "failed"
+    assert suite["failure"]["drvPath"].endswith("-vm-test-run-boot-fail.drv")
+    # The suite's own derivation boots nothing: no boot or script time of another check.
+    assert suite["phases"]["boot"] is None and suite["phases"]["script"] is None
     assert "subtest 'no systemd unit has failed' failed" in res.stdout
+    # One step from the red suite to the failing check's interactive driver.
+    interactive = f"nix run {ref(flake)}#checks.{data['system']}.boot-fail.driverInteractive"
+    assert f"boot-suite: {interactive}" in res.stdout
     cases = junit_cases(junit)
-    assert cases[("judge-fail", "no systemd unit has failed")].find("failure") is not None
-    assert cases[("judge-suite", "docker runs a container")].find("failure") is None
+    assert cases[("boot-fail", "no systemd unit has failed")].find("failure") is not None
+    assert cases[("boot-suite", "docker runs a container")].find("failure") is None
 
 
 def test_cached_pass_reads_subtests_from_stored_log(

@@ -23,15 +23,17 @@ def test_run_by_tier_and_by_glob(flake: Path, nix_env: dict[str, str], tmp_path:
         "vm-test-suite",
         "vm-service-test",
         "vm-parallel-boot",
-        "judge-pass",
-        "judge-fail",
-        "judge-suite",
+        "boot-pass",
+        "boot-fail",
+        "boot-suite",
     ]
-    assert res.returncode == 1, res.output  # vm-service-test and the judges fail on purpose
+    assert res.returncode == 1, (
+        res.output
+    )  # vm-service-test, boot-fail and boot-suite fail on purpose
     res = run_vmtest(
         [
             "run",
-            "judge-*",
+            "boot-*",
             "passing",
             "--allow-tcg",
             "--flake",
@@ -42,7 +44,7 @@ def test_run_by_tier_and_by_glob(flake: Path, nix_env: dict[str, str], tmp_path:
         nix_env,
     )
     names = [c["name"] for c in load_json(report)["checks"]]
-    assert names == ["judge-pass", "judge-fail", "judge-suite", "passing"]
+    assert names == ["boot-pass", "boot-fail", "boot-suite", "passing"]
 
 
 def test_unknown_names_and_globs_suggest_the_closest(flake: Path, nix_env: dict[str, str]) -> None:
