@@ -26,9 +26,10 @@ venv: $(STAMP) ## Create .venv with the project and its dev tools
 
 test: lint typecheck nix-parse lint-scripts actionlint pytest ## Run every offline check and the test suite
 
-lint: $(STAMP) ## ruff (lint and format check)
+lint: $(STAMP) ## ruff (lint and format check), and the package's layers (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP) ## mypy --strict over the package and its tests
 	$(BIN)/mypy driver tests/driver

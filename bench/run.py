@@ -49,8 +49,8 @@ def row(name: str, goal: str, measured: str, verdict: str) -> None:
 
 def bench_startup() -> None:
     vmtest = BIN / "vmtest"
-    if importlib.util.find_spec("vmtest.cli") is None or not vmtest.exists():
-        row("vmtest --help start-up", "< 150 ms", "not available: no vmtest.cli", "-")
+    if importlib.util.find_spec("vmtest.cli.app") is None or not vmtest.exists():
+        row("vmtest --help start-up", "< 150 ms", "not available: no vmtest.cli.app", "-")
         return
     python = median_seconds([sys.executable, "-c", "pass"], STARTUP_RUNS)
     help_time = median_seconds([str(vmtest), "--help"], STARTUP_RUNS)
@@ -62,8 +62,8 @@ def bench_startup() -> None:
         ok,
     )
     if help_time >= 0.150:
-        print("  heaviest imports of vmtest.cli (cumulative us, from python -X importtime):")
-        for line in heaviest_imports("vmtest.cli"):
+        print("  heaviest imports of vmtest.cli.app (cumulative us, from python -X importtime):")
+        for line in heaviest_imports("vmtest.cli.app"):
             print(f"    {line}")
 
 
@@ -206,7 +206,7 @@ def peak_rss_mb() -> float:
 
 
 def bench_parse() -> None:
-    from vmtest.logparse import LogParser
+    from vmtest.nix.logparse import LogParser
 
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "big.jsonl"

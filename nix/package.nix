@@ -37,8 +37,8 @@ python3Packages.buildPythonApplication {
   # sandbox cannot offer; they run in `make test` and in CI instead.
   doCheck = false;
   pythonImportsCheck = [
-    "vmtest.cli"
-    "vmtest.runner"
+    "vmtest.cli.app"
+    "vmtest.checks.runner"
   ];
 
   meta = {

@@ -1,5 +1,5 @@
 """`python -m vmtest` is the `vmtest` command."""
 
-from vmtest.cli import main
+from vmtest.cli.app import main
 
 main()

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from vmtest import nix
 from vmtest.errors import EnvironmentNotReady, VmtestError
-from vmtest.nixargv import NixVersion
+from vmtest.nix import commands
+from vmtest.nix.argv import NixVersion
 
 if TYPE_CHECKING:
-    from vmtest.manifest import Check
+    from vmtest.checks.manifest import Check
 
 KVM_GET_API_VERSION = 0xAE00
 KVM_CREATE_VM = 0xAE01
@@ -105,19 +105,19 @@ def diagnose() -> list[Item]:
 
 def _nix_items() -> list[Item]:
     try:
-        version = nix.version()
+        version = commands.version()
     except VmtestError as exc:
         return [
             Item("nix", False, exc.message, "quick", exc.hint),
-            Item("flakes", False, "unknown (no nix)", "quick", nix.FLAKES_HINT),
+            Item("flakes", False, "unknown (no nix)", "quick", commands.FLAKES_HINT),
             Item("system", False, "unknown (no nix)", "quick"),
             Item("system-features", False, "unknown (no nix)", "full", FEATURES_FIX),
         ]
     items = [Item("nix", True, f"{version} ({version.text})", "quick")]
-    flakes = nix.flakes_enabled()
+    flakes = commands.flakes_enabled()
     items.append(
         Item("flakes", flakes, "enabled" if flakes else "disabled", "quick",
-             None if flakes else nix.FLAKES_HINT)
+             None if flakes else commands.FLAKES_HINT)
     )  # fmt: skip
     config = _config(version)
     system = str(config.get("system") or "unknown")
@@ -135,11 +135,11 @@ def _nix_items() -> list[Item]:
 def _config(version: NixVersion) -> dict[str, object]:
     """Nix settings; read even when nix-command is off, so the other items still show."""
     try:
-        return nix.show_config(version)
+        return commands.show_config(version)
     except VmtestError:
         pass
     try:
-        return nix.show_config(version, extra_features="nix-command")
+        return commands.show_config(version, extra_features="nix-command")
     except VmtestError:
         return {}
 

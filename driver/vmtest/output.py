@@ -1,6 +1,6 @@
 """What the commands print and write: tables, findings, report files, GitHub output.
 
-Rendering is `vmtest.report`'s and `vmtest.github`'s; this module decides where
+Rendering is `vmtest.report.render`'s and `vmtest.report.github`'s; this module decides where
 each piece goes. stdout carries results (or only JSON with `--json`); progress,
 hints and GitHub workflow commands under `--json` go to stderr.
 """
@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from vmtest import doctor as doc
+from vmtest.checks.manifest import Manifest
 from vmtest.errors import BadInput, ExitCode
-from vmtest.manifest import Manifest
-from vmtest.results import CheckResult, RunReport, Status, parse_report
+from vmtest.report.model import CheckResult, RunReport, Status, parse_report
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from vmtest.verdict import CheckRun
+    from vmtest.checks.decide import CheckRun
 
 _EXIT = {
     Status.PASSED: ExitCode.PASSED,
@@ -71,7 +71,7 @@ def publish(
     the result; both files are attempted before the first write error is raised.
     `console=False` (a run stopped by an error, which prints its own line) skips the
     summary table, not the JSON."""
-    from vmtest.report import render_json, render_junit
+    from vmtest.report.render import render_json, render_junit
 
     env = os.environ if env is None else env
     if json_out:
@@ -93,8 +93,8 @@ def publish(
 
 def _github(report: RunReport, env: Mapping[str, str], stream: TextIO) -> None:
     """Inside GitHub Actions: the step summary, `::error` and `::warning` annotations."""
-    from vmtest import github
-    from vmtest.report import render_markdown
+    from vmtest.report import github
+    from vmtest.report.render import render_markdown
 
     if not github.in_github_actions(env):
         return
@@ -130,8 +130,8 @@ def _console() -> Console:
 
 def _print_summary(report: RunReport) -> None:
     """The table and the failures, passed checks' details and outputs, then what to do."""
-    from vmtest.report import render_console
-    from vmtest.summary import next_step
+    from vmtest.report.phrases import next_step
+    from vmtest.report.render import render_console
 
     console = _console()
     console.print(render_console(report))
@@ -149,8 +149,8 @@ def _print_summary(report: RunReport) -> None:
 
 def _print_passed_details(console: Console, check: CheckResult) -> None:
     """A passed quick check still prints its summary line and its warnings."""
-    from vmtest.findings import findings_lines, parse_summary
-    from vmtest.outcome import output_text
+    from vmtest.checks.details import output_text
+    from vmtest.report.findings import findings_lines, parse_summary
 
     text = output_text(check.artifacts)
     summary = next(
@@ -266,7 +266,7 @@ def print_doctor(items: list[doc.Item], json_out: bool) -> None:
 
 def convert_report(source: Path, junit: Path | None, markdown: Path | None) -> None:
     """`vmtest report`: JSON report -> JUnit / Markdown files, else a console summary."""
-    from vmtest.report import render_junit, render_markdown
+    from vmtest.report.render import render_junit, render_markdown
 
     try:
         text = source.read_text(encoding="utf-8")

@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from vmtest import doctor, nix, output, runner, selection
+from vmtest import doctor, output
+from vmtest.checks import runner, selection
+from vmtest.checks.manifest import Check
+from vmtest.checks.progress import make_display
 from vmtest.errors import VmtestError
-from vmtest.manifest import Check
-from vmtest.nixargv import NixOptions, NixVersion
-from vmtest.process import TimedOut
-from vmtest.progress import make_display
-from vmtest.results import CheckResult, FailureInfo, RunReport, Status
+from vmtest.nix import commands
+from vmtest.nix.argv import NixOptions, NixVersion
+from vmtest.nix.process import TimedOut
+from vmtest.report.model import CheckResult, FailureInfo, RunReport, Status
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ def _prepare(request: RunRequest, found: _Prepared, deadline: float | None) -> N
     def left() -> float | None:
         return None if deadline is None else max(0.001, deadline - time.monotonic())
 
-    version, current = nix.info(request.nix_opts, timeout=left())
+    version, current = commands.info(request.nix_opts, timeout=left())
     found.system = system = found.system or current
     manifest = selection.load_manifest(request.flake, system, request.nix_opts, timeout=left())
     found.checks = selection.select(manifest, system, list(request.names), request.tier)

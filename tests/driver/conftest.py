@@ -1,4 +1,5 @@
-"""Shared fixtures: the real `vmtest` (a subprocess) against copies of fixture flakes.
+"""Shared fixtures: the real `vmtest` (a subprocess) against copies of fixture flakes;
+recorded nix logs replayed through the parser; a sample run report.
 
 Nothing here changes os.environ: each test gets its own environment dict.
 """
@@ -14,13 +15,28 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from nixeval import NIX_CONFIG
+from vmtest.nix.logevents import Event
+from vmtest.nix.logparse import LogParser
+from vmtest.report.model import (
+    CheckResult,
+    EvalErrorInfo,
+    FailureInfo,
+    Finding,
+    PhaseTimes,
+    RunReport,
+    Status,
+    SubtestResult,
+    overall_status,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
+LOGS = FIXTURES / "logs"
 BASIC_FLAKE = FIXTURES / "flakes" / "basic"
 
 
@@ -130,3 +146,114 @@ def processes_with(marker: str, *cmdline_parts: str) -> list[str]:
         except OSError:
             continue
     return found
+
+
+# ----------------------------------------------------------------- recorded nix logs
+
+
+class FakeClock:
+    """One second per call, so clock-based durations are deterministic."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def replay(name: str, tail_lines: int = 50) -> tuple[LogParser, list[Event]]:
+    parser = LogParser(tail_lines=tail_lines, clock=FakeClock())
+    with (LOGS / name).open(encoding="utf-8") as handle:
+        events = parser.feed_lines(handle)
+    return parser, events
+
+
+def only_drv(parser: LogParser, suffix: str) -> str:
+    matches = [d.drv_path for d in parser.derivations() if d.drv_path.endswith(suffix)]
+    assert len(matches) == 1, [d.drv_path for d in parser.derivations()]
+    return matches[0]
+
+
+# ----------------------------------------------------------------- a sample run report
+
+DRV = "/nix/store/" + "q" * 32 + "-vm-test-run-vm-service-test.drv"
+
+
+def sample_report() -> RunReport:
+    service = CheckResult(
+        name="vm-service-test",
+        attr="checks.x86_64-linux.vm-service-test",
+        status=Status.FAILED,
+        duration=95.5,
+        phases=PhaseTimes(evaluate=4.0, build=40.0, boot=22.75, script=28.0),
+        subtests=[
+            SubtestResult(name="sshd is running", status=Status.PASSED, duration=13.0),
+            SubtestResult(
+                name="ssh login works",
+                status=Status.FAILED,
+                message="command `ssh alice@server true` failed (exit code 255)",
+            ),
+        ],
+        failure=FailureInfo(
+            message=f"builder for '{DRV}' failed with exit code 1",
+            drv_path=DRV,
+            exit_code=1,
+            log_tail=[f"\x1b[2mline {i}\x1b[0m\x00" for i in range(1, 81)] + ["a | b ``` c"],
+        ),
+        artifacts=[],
+    )
+    quick = CheckResult(
+        name="unit-vm-analysis",
+        attr="checks.x86_64-linux.unit-vm-analysis",
+        status=Status.EVAL_ERROR,
+        duration=2.0,
+        phases=PhaseTimes(evaluate=2.0),
+        findings=[
+            Finding(
+                id="docker-enabled",
+                severity="error",
+                option="virtualisation.docker.enable",
+                message="Docker service not properly configured",
+                fix="set virtualisation.docker.enable = true;",
+                config="vm",
+            )
+        ],
+        failure=FailureInfo(
+            message="undefined variable 'dockr'",
+            eval_error=EvalErrorInfo(
+                message="undefined variable 'dockr'",
+                file="/nix/store/" + "s" * 32 + "-source/machines/nixos/vm-shared.nix",
+                line=12,
+                column=5,
+            ),
+        ),
+    )
+    passed = CheckResult(
+        name="vm-build-test",
+        attr="checks.x86_64-linux.vm-build-test",
+        status=Status.PASSED,
+        duration=0.4,
+        artifacts=["/nix/store/" + "o" * 32 + "-vm-build-test"],
+    )
+    slow = CheckResult(
+        name="vm-execution-test",
+        attr="checks.x86_64-linux.vm-execution-test",
+        status=Status.TIMED_OUT,
+        duration=600.0,
+    )
+    skipped = CheckResult(
+        name="platform-validation-test",
+        attr="checks.x86_64-linux.platform-validation-test",
+        status=Status.NOT_RUN,
+    )
+    checks = [passed, service, skipped, quick, slow]
+    return RunReport(
+        tool_version="0.1.0",
+        flake=".",
+        system="x86_64-linux",
+        started_at=datetime(2026, 11, 26, 9, 0, tzinfo=UTC),
+        duration=700.0,
+        status=overall_status(checks),
+        checks=checks,
+    )

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from nixeval import REPO, VM_CHECKS, eval_json, run
-from vmtest.scriptcompose import check_script, load_suite
+from vmtest.scriptlint.compose import check_script, load_suite
 
 STUB = REPO / "tests/driver/fixtures/e2e/stub.nix"
 

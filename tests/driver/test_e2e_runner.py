@@ -1,6 +1,6 @@
 """Each booted check's testScript, run for real by a stand-in driver against stand-in guests.
 
-The script text is the one the driver gets (vmtest.scriptcompose: generated line,
+The script text is the one the driver gets (vmtest.scriptlint.compose: generated line,
 tests/e2e/script-header.py, the check's script). The driver and its machines are
 stand-ins (fixtures/e2e/stand-in-driver: nixpkgs' failure semantics, shell answers from a
 table), so these tests exercise our code only: the header's facts, results file and last
@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 from nixeval import REPO
-from vmtest.scriptcompose import BootCheck, check_script, load_suite
-from vmtest.scriptrules import subtest_names
+from vmtest.scriptlint.compose import BootCheck, check_script, load_suite
+from vmtest.scriptlint.rules import subtest_names
 
 FIXTURE = REPO / "tests/driver/fixtures/e2e"
 DRIVER = FIXTURE / "stand-in-driver"

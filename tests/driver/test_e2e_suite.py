@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from nixeval import E2E, REPO, VM_CHECKS, eval_json
-from vmtest.scriptlint import check_script, load_suite, subtest_names
+from vmtest.scriptlint.lint import check_script, load_suite, subtest_names
 
 ENTRY_FIELDS = {
     "name",

@@ -82,7 +82,7 @@ def test_manifest_evaluates_and_has_the_quick_entry(flake: str, poison: str) -> 
 
 
 def test_manifest_validates_against_the_cli_model(flake: str) -> None:
-    manifest_module = pytest.importorskip("vmtest.manifest")
+    manifest_module = pytest.importorskip("vmtest.checks.manifest")
     text = checked(["nix", "eval", "--json", f"{flake}#lib.vmtestManifest"])
     parsed = manifest_module.parse_manifest(text)
     assert "unit-vm-analysis" in parsed.by_name()

@@ -1,0 +1,1 @@
+"""Selecting, running and deciding the checks of a flake's `lib.vmtestManifest`."""

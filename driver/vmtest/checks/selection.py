@@ -1,0 +1,125 @@
+"""Which checks a command runs: the flake's manifest, validated, and the selection.
+
+The manifest comes only from `nix eval --json <flake>#lib.vmtestManifest` (or a
+top-level `vmtestManifest`, see MANIFEST_ATTRS); it is
+checked against the names under `checks.<system>` (a cheap `builtins.attrNames`
+that forces no derivation). Unknown names and checks of another system are bad
+input (exit 2), with the closest name suggested. Globs (`vm-*`) match the names of
+the checks defined for the system; `--tier` adds every check of a tier.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from concurrent.futures import ThreadPoolExecutor
+
+from vmtest.checks.manifest import Check, Manifest, check_defined, parse_manifest
+from vmtest.errors import BadInput
+from vmtest.nix import commands, process
+from vmtest.nix.argv import NixOptions
+
+
+def load_manifest(
+    flake: str, system: str, opts: NixOptions, timeout: float | None = None
+) -> Manifest:
+    """The flake's manifest (`MANIFEST_ATTRS`), validated, and checked against the flake;
+    `timeout` (seconds) bounds each of the two evaluations."""
+    # The two evaluations are independent: run them side by side (each is a nix start-up).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        names = pool.submit(commands.check_names, flake, system, opts, timeout)
+        try:
+            attr, text = _manifest_json(flake, opts, timeout)
+            manifest = parse_manifest(text, source=f"{flake}#{attr}")
+            if not manifest.for_system(system):
+                return manifest
+            defined = names.result()
+        except BaseException:
+            names.cancel()
+            process.stop_all()
+            raise
+    check_defined(manifest, system, defined)
+    return manifest
+
+
+def load_manifest_for(flake: str, system: str | None, opts: NixOptions) -> tuple[Manifest, str]:
+    """The flake's validated manifest and the system it was checked for (default: the
+    current one, from `nix config show`)."""
+    system_ = system or commands.info(opts)[1]
+    return load_manifest(flake, system_, opts), system_
+
+
+#: Where a flake exports its manifest, in the order tried: under `lib`, an output
+#: `nix flake check` knows (so it does not warn), or top-level, as older flakes do.
+MANIFEST_ATTRS = ("lib.vmtestManifest", "vmtestManifest")
+
+
+def _manifest_json(flake: str, opts: NixOptions, timeout: float | None = None) -> tuple[str, str]:
+    """(the attribute it was found at, its JSON); `timeout` bounds each evaluation."""
+    for attr in MANIFEST_ATTRS:
+        try:
+            return attr, commands.eval_json(flake, attr, opts, timeout=timeout)
+        except commands.NixCommandFailed as exc:
+            if "does not provide attribute" not in exc.message:
+                raise
+    raise BadInput(
+        f"{flake} has no vmtestManifest output (the list of checks vmtest runs)",
+        hint="export lib.vmtestManifest from flake.nix; `vmtest manifest schema` shows its shape",
+    )
+
+
+def select(
+    manifest: Manifest, system: str, names: list[str], tier: str | None = None
+) -> list[Check]:
+    """The checks named (or matched by a glob such as `vm-*`) in the order given, then
+    those of `tier`; an unknown name or a glob that matches nothing is bad input (exit 2)."""
+    if tier is not None and tier not in ("quick", "full"):
+        raise BadInput(f"--tier must be quick or full, got {tier!r}")
+    if not names and tier is None:
+        raise BadInput("name the checks to run", hint="e.g. `vmtest run --tier full` or "
+                       "`vmtest run 'vm-*'`; `vmtest list` shows them")  # fmt: skip
+    chosen: list[Check] = []
+    for name in names:
+        chosen += _matching(manifest, system, name)
+    if tier is not None:
+        chosen += [c for c in manifest.for_system(system) if c.tier == tier]
+        if not chosen:
+            raise BadInput(f"the flake has no {tier}-tier check for {system}")
+    chosen = list({c.name: c for c in chosen}.values())
+    elsewhere = [c for c in chosen if system not in c.systems]
+    if elsewhere:
+        c = elsewhere[0]
+        raise BadInput(
+            f"check {c.name!r} is not defined for {system}",
+            hint=f"it runs on {', '.join(c.systems)}; pick one with --system",
+        )
+    return chosen
+
+
+def _matching(manifest: Manifest, system: str, name: str) -> list[Check]:
+    """The check `name`, or the checks of `system` a glob matches; else BadInput with the
+    closest names."""
+    known = manifest.by_name()
+    if name in known:
+        return [known[name]]
+    if any(ch in name for ch in "*?["):
+        matched = [c for c in manifest.for_system(system) if fnmatch.fnmatchcase(c.name, name)]
+        if matched:
+            return matched
+        what = f"no check matches {name!r}"
+    else:
+        what = f"unknown check: {name}"
+    close = difflib.get_close_matches(name.replace("*", ""), list(known), n=1, cutoff=0.6)
+    listing = ", ".join(sorted(known))
+    if close:
+        hint = f"did you mean {close[0]}? (known checks: {listing}; see `vmtest list`)"
+    elif listing:
+        hint = f"known checks: {listing} (see `vmtest list`)"
+    else:
+        hint = "the flake's vmtestManifest lists no checks"
+    raise BadInput(what, hint=hint)
+
+
+def budget(checks: list[Check], override: float | None) -> float:
+    """Seconds for the whole run: --timeout, else the checks' timeoutSeconds added up."""
+    return override if override is not None else float(sum(c.timeoutSeconds for c in checks))

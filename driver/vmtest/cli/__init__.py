@@ -1,0 +1,1 @@
+"""The `vmtest` command line: typer commands only, one module per command group."""

@@ -1,0 +1,297 @@
+"""One small function per nix command, returning typed values.
+
+The argv comes from `vmtest.nix.argv` (pure builders); every call goes through
+`vmtest.nix.process`. Errors the user must act on become `VmtestError`s here:
+"experimental feature disabled" and a source that evaluation cannot fetch (a flake
+input behind a dead network) are exit 3, other failures exit 2, and a failing check
+build is not an error at all (the runner judges it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from vmtest.errors import BadInput, EnvironmentNotReady, ExitCode, VmtestError
+from vmtest.nix import messages, process
+from vmtest.nix.argv import (
+    NixOptions,
+    NixVersion,
+    build_argv,
+    drv_path_argv,
+    eval_json_argv,
+    flakes_probe_argv,
+    info_argv,
+    query_argv,
+    read_log_argv,
+    show_config_argv,
+)
+from vmtest.text import strip_ansi
+
+_EXPERIMENTAL_RE = re.compile(r"experimental Nix feature '([a-z-]+)' is disabled")
+# A download or fetch that failed for reasons outside the flake (network, proxy, cache).
+# Nix 2.8 (seen here): "error: unable to download '<url>': Couldn't connect to server (7)";
+# "...: Couldn't resolve host name (6)" (NixOS/nix#8953); git: "fatal: unable to access
+# '<url>': Could not resolve host: <host>"; newer Nix puts "… while fetching the input
+# '<url>'" trace lines before the message (as quoted in nix-community/nix-unit#270).
+_FETCH_FAILED_RE = re.compile(
+    r"unable to download|unable to fetch|unable to access '|"
+    r"Could(?:n't| not) resolve (?:host|proxy)|Couldn't connect to server|Failed to connect",
+    re.IGNORECASE,
+)
+
+# A store or remote builder nix cannot reach (Nix 2.8, seen here): "cannot open connection
+# to remote store 'ssh-ng://h': error: unexpected end-of-file" after ssh's own "ssh: Could
+# not resolve hostname h: ..." line; for --builders "cannot build on 'ssh://h': error:
+# cannot connect to 'h': ssh: ..." and then "unable to start any build; ...".
+_STORE_UNREACHABLE_RE = re.compile(r"cannot open connection to remote store '(?P<url>[^']+)'")
+_BUILDER_UNREACHABLE_RE = re.compile(r"cannot build on '(?P<url>[^']+)': (?P<why>.*)")
+_SSH_SAID_RE = re.compile(r"^ssh: .*|^.*(?:Permission denied|Connection refused|timed out).*$")
+REMOTE_HINT = (
+    "check that the host is up and that `ssh HOST` logs in without a password prompt (nix "
+    "connects non-interactively, as root when the nix-daemon builds); see README.md, "
+    '"Remote builders"'
+)
+
+FLAKES_HINT = (
+    'enable them: add "experimental-features = nix-command flakes" to ~/.config/nix/nix.conf '
+    '(or export NIX_CONFIG="experimental-features = nix-command flakes")'
+)
+FETCH_HINT = "check the network (and proxy) or the substituters; nix settings: --option NAME VALUE"
+
+
+class NixCommandFailed(VmtestError):
+    """A nix command exited non-zero for a reason the user has to look at."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+    def __init__(self, argv: Sequence[str], returncode: int, stderr_tail: Sequence[str]) -> None:
+        lines = [strip_ansi(line) for line in stderr_tail if line.strip()]
+        first_error = next((line for line in lines if line.startswith("error:")), None)
+        summary = first_error or (lines[-1] if lines else f"exit code {returncode}")
+        super().__init__(
+            f"{_what_failed(argv)}: {summary.removeprefix('error:').strip()}",
+            hint="`vmtest --debug ...` prints each nix command; run it to see all of its output",
+        )
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.stderr_tail = lines
+
+
+def _what_failed(argv: Sequence[str]) -> str:
+    """`cannot evaluate <flake>#<attr>` for an evaluation, else `<nix command> failed`."""
+    installable = next((a for a in argv[1:] if "#" in a), None)
+    if argv[1:2] == ["eval"] and installable is not None:
+        return f"cannot evaluate {installable}"
+    return f"{argv[0]} {argv[1] if len(argv) > 1 else ''} failed".replace("  ", " ")
+
+
+# ---------------------------------------------------------------- calls
+
+
+def version() -> NixVersion:
+    done = process.run(["nix", "--version"], timeout=30)
+    if done.returncode != 0:
+        raise NixCommandFailed(done.argv, done.returncode, done.stderr_tail)
+    return NixVersion.parse(done.stdout)
+
+
+def info(opts: NixOptions, timeout: float | None = None) -> tuple[NixVersion, str]:
+    """(language version, current system) of the nix on PATH, from one cheap call."""
+    done = _checked(info_argv(opts), timeout=min(60, timeout or 60))
+    data = json.loads(done.stdout)
+    return NixVersion.parse(str(data["version"])), str(data["system"])
+
+
+def eval_json(
+    flake: str,
+    attr: str,
+    opts: NixOptions,
+    apply: str | None = None,
+    timeout: float | None = None,
+) -> str:
+    """Evaluate one flake attribute; returns the JSON text nix printed (raises on failure)."""
+    limit = min(300, timeout or 300)
+    argv = eval_json_argv(flake, attr, opts, apply)
+    return _checked(argv, timeout=limit, grace=process.EVAL_GRACE_SECONDS).stdout
+
+
+def check_names(
+    flake: str, system: str, opts: NixOptions, timeout: float | None = None
+) -> list[str]:
+    """Names under checks.<system>, without forcing any derivation."""
+    text = eval_json(flake, f"checks.{system}", opts, apply="builtins.attrNames", timeout=timeout)
+    try:
+        names = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"`nix eval --json` did not print JSON: {text[:200]!r}") from exc
+    if not isinstance(names, list):
+        raise BadInput(f"checks.{system} of {flake} is not an attribute set")
+    return [str(n) for n in names]
+
+
+def instantiate(
+    flake: str,
+    attr: str,
+    opts: NixOptions,
+    on_line: process.LineHandler,
+    timeout: float | None,
+) -> process.Completed:
+    """Instantiate `attr` (its .drv path on stdout); the caller judges the result: an
+    evaluation error is a check result, not an exception."""
+    done = process.run(
+        drv_path_argv(flake, attr, opts),
+        timeout=timeout,
+        on_stderr_line=on_line,
+        grace=process.EVAL_GRACE_SECONDS,
+    )
+    raise_if_environment(done)
+    raise_if_unfetchable(done)
+    return done
+
+
+def build(
+    drv_paths: Sequence[str],
+    version_: NixVersion,
+    opts: NixOptions,
+    on_line: process.LineHandler,
+    timeout: float | None,
+) -> process.Completed:
+    """Build derivations, streaming the internal-json log; non-zero exit is not raised."""
+    done = process.run(
+        build_argv(drv_paths, version_, opts), timeout=timeout, on_stderr_line=on_line
+    )
+    raise_if_environment(done)
+    return done
+
+
+def parse_build_json(stdout: str) -> dict[str, list[str]]:
+    """`nix build --json` output -> {drvPath: [output paths]} (empty when nix printed none)."""
+    try:
+        entries = json.loads(stdout) if stdout.strip() else []
+    except json.JSONDecodeError:
+        return {}
+    result: dict[str, list[str]] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("outputs"), dict):
+            result[str(entry.get("drvPath"))] = [str(p) for p in entry["outputs"].values()]
+    return result
+
+
+def valid_outputs(drv_path: str, opts: NixOptions) -> list[str]:
+    """Output paths of a derivation that exist in the store (a check built before)."""
+    done = process.run(query_argv("--outputs", drv_path, opts), timeout=60)
+    if done.returncode != 0:
+        return []
+    return [p for p in done.stdout.split() if Path(p).exists()]
+
+
+def requisites(drv_path: str, opts: NixOptions) -> set[str]:
+    """Every store path in the closure of a .drv (its dependencies' .drv files included)."""
+    done = process.run(query_argv("--requisites", drv_path, opts), timeout=60)
+    return set(done.stdout.split()) if done.returncode == 0 else set()
+
+
+def read_log(drv_path: str, opts: NixOptions, on_line: process.LineHandler) -> bool:
+    """Stream the stored build log of a derivation to `on_line`; False when nix has none."""
+    done = process.run(read_log_argv(drv_path, opts), timeout=60, on_stdout_line=on_line)
+    return done.returncode == 0
+
+
+def flakes_enabled() -> bool:
+    done = process.run(flakes_probe_argv(), timeout=30)
+    return done.returncode == 0 and done.stdout.strip() == "true"
+
+
+def show_config(version_: NixVersion, extra_features: str | None = None) -> dict[str, Any]:
+    """Nix settings as {name: value}."""
+    done = _checked(show_config_argv(version_, extra_features), timeout=60)
+    data = json.loads(done.stdout)
+    return {str(k): v.get("value") if isinstance(v, dict) else v for k, v in data.items()}
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def raise_if_environment(done: process.Completed) -> None:
+    """Turn "experimental feature disabled" and an unreachable store or builder into
+    exit 3 with the fix."""
+    if done.returncode == 0:
+        return
+    messages = error_messages(done.stderr_tail)
+    for message in messages:
+        match = _EXPERIMENTAL_RE.search(message)
+        if match:
+            raise EnvironmentNotReady(
+                f"Nix flakes are disabled (experimental feature '{match.group(1)}' is off)",
+                hint=FLAKES_HINT,
+            )
+    _raise_if_unreachable(messages)
+
+
+def _raise_if_unreachable(messages: Sequence[str]) -> None:
+    """A `--store` nix cannot open, or remote builders none of which it could reach."""
+    said = next((m.strip() for m in messages if _SSH_SAID_RE.match(m.strip())), None)
+    for message in messages:
+        if m := _STORE_UNREACHABLE_RE.search(message):
+            why = said or message.split(": ", 1)[-1].removeprefix("error:").strip()
+            raise EnvironmentNotReady(f"cannot reach the store {m['url']}: {why}", REMOTE_HINT)
+    if not any("unable to start any build" in m for m in messages):
+        return
+    for message in messages:
+        if m := _BUILDER_UNREACHABLE_RE.search(message):
+            why = m["why"].removeprefix("error:").strip()
+            raise EnvironmentNotReady(f"cannot reach the builder {m['url']}: {why}", REMOTE_HINT)
+
+
+def raise_if_unfetchable(done: process.Completed) -> None:
+    """An evaluation that failed because a source could not be fetched is exit 3 with a
+    hint, not a check failure. Only for evaluations: a build's log lines are the
+    builders' own output (a VM test may print "Could not resolve host" on purpose)."""
+    if done.returncode == 0:
+        return
+    for message in reversed(error_messages(done.stderr_tail)):
+        # The line that says it, also when newer Nix puts "… while fetching" lines first.
+        said = next((ln for ln in message.splitlines() if _FETCH_FAILED_RE.search(ln)), None)
+        if said is not None:
+            raise EnvironmentNotReady(
+                "nix could not fetch a source the evaluation needs (a flake input?): "
+                + said.strip().removeprefix("error:").strip(),
+                hint=FETCH_HINT,
+            )
+
+
+def error_messages(stderr_lines: Sequence[str]) -> list[str]:
+    """Nix's error messages (ANSI stripped) in stderr, plain or internal-json: every plain
+    line (`error: ...`, git's `fatal: ...`), and the level-0 JSON messages that are not a
+    builder's failure (whose text quotes the builder's own log)."""
+    found: list[str] = []
+    for raw in stderr_lines:
+        line = strip_ansi(raw)
+        if not line.startswith("@nix {"):
+            found.append(line)
+            continue
+        try:
+            obj = json.loads(line[5:])
+        except ValueError:
+            continue
+        if not isinstance(obj, dict) or obj.get("action") != "msg" or obj.get("level") != 0:
+            continue
+        text = strip_ansi(str(obj.get("msg") or ""))
+        if messages.builder_failure(text) is None:
+            found.append(text)
+    return found
+
+
+def _checked(
+    argv: list[str], timeout: float, grace: float = process.KILL_GRACE_SECONDS
+) -> process.Completed:
+    done = process.run(argv, timeout=timeout, grace=grace)
+    raise_if_environment(done)
+    raise_if_unfetchable(done)
+    if done.returncode != 0:
+        raise NixCommandFailed(argv, done.returncode, done.stderr_tail)
+    return done

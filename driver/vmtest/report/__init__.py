@@ -1,0 +1,1 @@
+"""The run report model and its pure renderers: console, JSON, JUnit, Markdown, GitHub."""

@@ -1,0 +1,224 @@
+"""scriptlint: the real scripts pass; a broken script fails with problems on its own lines."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from vmtest.errors import BadInput, EnvironmentNotReady
+from vmtest.scriptlint import lint
+from vmtest.scriptlint.lint import LintProblem, lint_scripts
+
+ROOT = Path(__file__).resolve().parents[3]
+BROKEN = Path("tests/e2e/fixtures/broken_script.py")
+
+
+def project_with(tmp_path: Path, replace: str, script_text: str) -> Path:
+    """A copy of the project's e2e tree where check `replace` runs `script_text`."""
+    shutil.copytree(ROOT / "tests/e2e", tmp_path / "tests/e2e")
+    suite_file = tmp_path / "tests/e2e/suite.json"
+    suite = json.loads(suite_file.read_text())
+    for check in suite["checks"]:
+        if check["name"] == replace:
+            check["script"] = "scripts/under-test.py"
+    suite_file.write_text(json.dumps(suite))
+    (tmp_path / "tests/e2e/scripts/under-test.py").write_text(script_text)
+    return tmp_path
+
+
+def problems_at(problems: list[LintProblem], tool: str) -> dict[int | None, list[str]]:
+    found: dict[int | None, list[str]] = {}
+    for problem in problems:
+        if problem.tool == tool:
+            found.setdefault(problem.line, []).append(problem.message)
+    return found
+
+
+def test_the_suite_scripts_pass() -> None:
+    assert lint_scripts(ROOT) == []
+
+
+def test_broken_fixture_fails_with_missing_method_and_wrong_arguments(tmp_path: Path) -> None:
+    root = project_with(tmp_path, "vm-service-test", (ROOT / BROKEN).read_text())
+    problems = lint_scripts(root)
+    script = Path("tests/e2e/scripts/under-test.py")
+    assert all(p.script == script for p in problems), problems
+    mypy = problems_at(problems, "mypy")
+    # Lines of the fixture itself, not of the composed file mypy saw.
+    assert any('has no attribute "wait_for_service"' in m for m in mypy[7])
+    assert any('Unexpected keyword argument "tries"' in m for m in mypy[9])
+    assert any('incompatible type "str"; expected "int"' in m for m in mypy[9])
+    assert any('"timeout" to "succeed"' in m for m in mypy[10])
+    assert any("undefined_helper" in m for m in problems_at(problems, "pyflakes")[15])
+    rules = problems_at(problems, "vmtest")
+    assert rules[13] == ["wait_until_succeeds() without an explicit timeout="]
+    assert rules[14] == ["sleep in a VM test: wait on a state"]
+    assert rules[17] == [
+        "step outside `with subtest(...)`",
+        "succeed() without an explicit timeout=",
+    ]
+
+
+def test_one_wrong_argument_alone_is_caught(tmp_path: Path) -> None:
+    text = 'with subtest("x"):\n    server.wait_for_unit("a.service", timeout="60")\n'
+    problems = lint_scripts(project_with(tmp_path, "vm-execution-test", text))
+    assert [(p.tool, p.line) for p in problems] == [("vmtest", 2), ("mypy", 2)]
+    assert '"timeout" to "wait_for_unit"' in problems[1].message
+
+
+def test_method_that_only_older_drivers_had_is_rejected(tmp_path: Path) -> None:
+    # Machine.wait_for_job was removed from the driver long before 26.05.
+    text = 'with subtest("x"):\n    server.wait_for_job("a.service")\n'
+    problems = lint_scripts(project_with(tmp_path, "vm-execution-test", text))
+    assert any('no attribute "wait_for_job"' in p.message for p in problems)
+
+
+def test_subtest_names_must_be_unique_across_the_suite(tmp_path: Path) -> None:
+    text = 'with subtest("server reaches multi-user.target"):\n    server.start()\n'
+    problems = lint_scripts(project_with(tmp_path, "platform-validation-test", text))
+    assert [p.message for p in problems if p.tool == "vmtest"] == [
+        (
+            "subtest name 'server reaches multi-user.target' also used in "
+            "tests/e2e/scripts/under-test.py"
+        )
+    ]
+
+
+def test_non_literal_subtest_names_are_rejected(tmp_path: Path) -> None:
+    text = 'NAME = "dynamic"\nwith subtest(NAME):\n    server.succeed("true", timeout=5)\n'
+    problems = lint_scripts(project_with(tmp_path, "platform-validation-test", text))
+    assert problems_at(problems, "vmtest") == {2: ["subtest name must be one string literal"]}
+
+
+def test_a_command_or_wait_without_a_timeout_is_rejected(tmp_path: Path) -> None:
+    text = (
+        'with subtest("x"):\n'
+        '    server.succeed("true")\n'
+        '    server.execute("true")\n'
+        "    server.wait_for_open_port(22)\n"
+        "    retry(lambda _: True)\n"
+        '    server.systemctl("start a.service")\n'
+        '    server.succeed("true", timeout=5)\n'
+    )
+    problems = lint_scripts(project_with(tmp_path, "platform-validation-test", text))
+    assert problems_at(problems, "vmtest") == {
+        2: ["succeed() without an explicit timeout="],
+        3: ["execute() without an explicit timeout="],
+        4: ["wait_for_open_port() without an explicit timeout="],
+        5: ["retry() without an explicit timeout_seconds="],
+        6: ["systemctl() takes no timeout: use succeed(..., timeout=) instead"],
+    }
+
+
+def test_worst_case_waits_beyond_the_global_timeout_are_rejected(tmp_path: Path) -> None:
+    # platform-validation-test's globalTimeout is 480 s (suite.json). Boot allowance 120 s,
+    # wait_until_succeeds counts twice (2 x 100), a polling wait 100 + 10, the helper's
+    # command once per call (2 x 30): 490 s.
+    text = (
+        "STEP = 100\n"
+        "def helper() -> str:\n"
+        '    return server.succeed("true", timeout=30)\n'
+        'with subtest("x"):\n'
+        "    server.start()\n"
+        '    server.wait_until_succeeds("true", timeout=STEP)\n'
+        '    server.wait_for_unit("a.service", timeout=STEP)\n'
+        "    helper()\n"
+        "    helper()\n"
+    )
+    problems = lint_scripts(project_with(tmp_path, "platform-validation-test", text))
+    assert [p.render() for p in problems] == [
+        (
+            "tests/e2e/scripts/under-test.py: [vmtest] worst case 490 s (boot allowance 120 s"
+            " + waits 370 s) exceeds the check's globalTimeout 480 s (suite.json timeoutSeconds)"
+        )
+    ]
+    within = text.replace("STEP = 100", "STEP = 50")  # 120 + 100 + 60 + 60 = 340 s
+    assert lint_scripts(project_with(tmp_path / "ok", "platform-validation-test", within)) == []
+
+
+def test_a_timeout_that_cannot_be_counted_is_rejected(tmp_path: Path) -> None:
+    text = (
+        'with subtest("x"):\n'
+        "    for _ in range(3):\n"
+        '        server.succeed("true", timeout=5 * 2)\n'
+    )
+    problems = lint_scripts(project_with(tmp_path, "platform-validation-test", text))
+    assert problems_at(problems, "vmtest") == {
+        3: [
+            "succeed(): timeout= must be a number or a module-level constant",
+            "succeed() in a loop: its time cannot be bounded",
+        ]
+    }
+
+
+def test_a_name_clash_with_the_header_is_caught_in_the_test_script(tmp_path: Path) -> None:
+    # script-header.py defines Expected as Facts; the script is checked after it.
+    text = 'Expected = "x"\nwith subtest("x"):\n    server.start()\n'
+    problems = lint_scripts(project_with(tmp_path, "platform-validation-test", text))
+    assert [(p.tool, p.line) for p in problems] == [("mypy", 1)]
+    assert "Incompatible types in assignment" in problems[0].message
+
+
+def test_a_node_the_check_does_not_have_is_undefined(tmp_path: Path) -> None:
+    # Only vm-service-test has the client node (suite.json "nodes").
+    text = 'with subtest("x"):\n    client.succeed("true", timeout=5)\n'
+    problems = lint_scripts(project_with(tmp_path, "platform-validation-test", text))
+    assert {(p.tool, p.line) for p in problems} >= {("mypy", 2), ("pyflakes", 2)}
+
+
+def test_syntax_error_is_reported_with_its_line(tmp_path: Path) -> None:
+    text = 'with subtest("x"):\n    server.start(\n'
+    problems = lint_scripts(project_with(tmp_path, "platform-validation-test", text))
+    assert any(p.tool == "python" and p.line is not None for p in problems)
+
+
+def test_missing_tools_mean_environment_not_ready(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+
+    def without_mypy(name: str, package: str | None = None) -> object:
+        return None if name == "mypy" else real(name, package)
+
+    monkeypatch.setattr("importlib.util.find_spec", without_mypy)
+    with pytest.raises(EnvironmentNotReady, match="mypy is not installed"):
+        lint_scripts(ROOT)
+
+
+def test_main_prints_problems_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = project_with(tmp_path, "vm-service-test", (ROOT / BROKEN).read_text())
+    assert lint.main([str(root)]) == 1
+    out = capsys.readouterr().out
+    assert "tests/e2e/scripts/under-test.py:7: [mypy] " in out
+    assert lint.main([str(ROOT)]) == 0
+
+
+def test_a_missing_script_is_bad_input_with_exit_code_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = project_with(tmp_path, "vm-execution-test", "")
+    (root / "tests/e2e/scripts/under-test.py").unlink()
+    with pytest.raises(BadInput, match="cannot read a VM test script"):
+        lint_scripts(root)
+    assert lint.main([str(root)]) == 2
+    assert capsys.readouterr().err.startswith("error: cannot read a VM test script")
+
+
+def test_the_lint_scripts_command_lists_problems_and_exits_1(tmp_path: Path) -> None:
+    """`vmtest lint-scripts` (what `make test` runs) prints what `main` prints."""
+    root = project_with(tmp_path, "vm-service-test", (ROOT / BROKEN).read_text())
+    argv = [sys.executable, "-m", "vmtest", "lint-scripts", "--project", str(root)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "tests/e2e/scripts/under-test.py:7: [mypy] " in done.stdout
+    assert done.stderr.startswith("lint-scripts: ") and "problem(s)" in done.stderr
+    ok = subprocess.run(
+        [*argv[:-1], str(ROOT)], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert ok.stdout.strip().endswith("each within its check's globalTimeout")
