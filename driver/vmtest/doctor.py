@@ -181,7 +181,7 @@ def require_kvm(
     (nixpkgs nixos/lib/testing/run.nix, read at 0020e46c8b1c as stored, the pin
     02e08985a27c not being: `requiredSystemFeatures = [ "nixos-test" ]` plus "kvm" on
     Linux); without a usable /dev/kvm the VM falls back to slow emulation. Builds sent
-    to remote builders are judged there."""
+    to remote builders are checked there."""
     needing = [c.name for c in checks if c.requiresKvm]
     if not needing or remote:
         return

@@ -1,6 +1,6 @@
-"""Expected failures, each with the exit code the CLI maps it to (see DESIGN.md).
+"""Expected failures, each with the exit code the CLI maps it to (`EXIT_CODE_MEANINGS`).
 
-Raise these (or subclasses) for anything a user can cause or fix; `cli.py`
+Raise these (or subclasses) for anything a user can cause or fix; `vmtest.cli.handling`
 turns them into one `error: ...` line and the exit code. Bugs stay tracebacks.
 """
 

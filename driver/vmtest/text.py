@@ -1,4 +1,4 @@
-"""Plain-text helpers every layer shares: ANSI escapes removed from Nix's and the driver's output."""
+"""Text helpers every layer shares: ANSI escapes out of Nix's and the driver's output."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The details of a check's result: subtests, phases, failure and findings, read from its logs and outputs.
+"""A check's result details (subtests, phases, failure, findings) from its logs and outputs.
 
 Pure (no process is run; `vmtest.checks.decide` calls these). The decider knows
 which derivation belongs to which check and how the build ended; these read what

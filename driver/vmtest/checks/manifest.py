@@ -1,8 +1,8 @@
-"""Pydantic model of the flake's `vmtestManifest`, and its validation.
+"""Pydantic model of the flake's `lib.vmtestManifest`, and its validation.
 
-The model is the contract of COMMON.md/DESIGN.md: exact camelCase field names,
+The model is the contract of nix/manifest.nix: exact camelCase field names,
 nothing else (extra=forbid). Parsing is separate from fetching: `parse_manifest`
-takes the JSON text `nix eval --json <flake>#vmtestManifest` printed;
+takes the JSON text `nix eval --json <flake>#lib.vmtestManifest` printed;
 `check_defined` compares it with the names under `checks.<system>`.
 Every problem is one clear line; all of them are reported together.
 """
@@ -72,7 +72,7 @@ class Check(BaseModel):
 
 
 class Manifest(BaseModel):
-    """`vmtestManifest`: every check of the flake, plain data."""
+    """`lib.vmtestManifest`: every check of the flake, plain data."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 

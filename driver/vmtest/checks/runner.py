@@ -1,4 +1,4 @@
-"""Orchestration: evaluate, build, feed the log parser; `vmtest.checks.decide` decides each result.
+"""Runs a selection: evaluate, build, feed the log parser; `checks.decide` makes the results.
 
 A run evaluates each selected check on its own (`nix path-info --derivation`: an exact
 "evaluate" phase, and an evaluation error belongs to its check only), then

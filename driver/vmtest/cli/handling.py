@@ -1,4 +1,4 @@
-"""Expected errors as one `error: ...` line and their exit code (tracebacks with `--debug`)."""
+"""Expected errors as one `error: ...` line and their exit code (`--debug`: tracebacks)."""
 
 from __future__ import annotations
 

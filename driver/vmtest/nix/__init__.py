@@ -1,1 +1,1 @@
-"""The only code that runs nix: argv, processes, message classification, the internal-json log."""
+"""The only code that runs nix: argv, processes, its messages and its internal-json log."""

@@ -4,7 +4,7 @@ The argv comes from `vmtest.nix.argv` (pure builders); every call goes through
 `vmtest.nix.process`. Errors the user must act on become `VmtestError`s here:
 "experimental feature disabled" and a source that evaluation cannot fetch (a flake
 input behind a dead network) are exit 3, other failures exit 2, and a failing check
-build is not an error at all (the runner judges it).
+build is not an error at all (`vmtest.checks.decide` decides what it means).
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def instantiate(
     on_line: process.LineHandler,
     timeout: float | None,
 ) -> process.Completed:
-    """Instantiate `attr` (its .drv path on stdout); the caller judges the result: an
+    """Instantiate `attr` (its .drv path on stdout); the caller decides what the result means: an
     evaluation error is a check result, not an exception."""
     done = process.run(
         drv_path_argv(flake, attr, opts),

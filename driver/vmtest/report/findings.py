@@ -1,4 +1,4 @@
-"""The quick-tier analysis text (COMMON.md "Quick-tier output format"): findings parsed and written.
+"""The quick-tier analysis text (tests/unit/report.nix writes it): findings parsed and written.
 
 The text is the `unit-vm-analysis` build log on failure or its `$out` on
 success. It may be surrounded by other log lines, carry ANSI colours, or have
@@ -17,7 +17,7 @@ prefix. Shape (2-space dash, 6-space keys `rule`, `option`, `fix`):
 
 Several analysed configurations: a finding may name its configuration with an
 extra `config: <name>` key line or a `[<name>] ` message prefix; both are read
-into `Finding.config` (the COMMON.md keys stay as they are).
+into `Finding.config` (the report.nix keys stay as they are).
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ class _Model(BaseModel):
 
 
 class Finding(_Model):
-    """One finding of the quick-tier analysis (`rule`/`option`/`fix` of COMMON.md)."""
+    """One finding of the quick-tier analysis (`rule`/`option`/`fix` of tests/unit/report.nix)."""
 
     id: str = Field(description="Rule id, e.g. docker-enabled")
     severity: Literal["error", "warning"]

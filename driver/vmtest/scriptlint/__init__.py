@@ -1,1 +1,1 @@
-"""Offline type check and lint of the VM test scripts, the way nixpkgs checks them in the build."""
+"""Offline type check and lint of the VM test scripts, as nixpkgs checks them in the build."""

@@ -1,4 +1,4 @@
-"""The full tier's judge text (recorded from helper B's renderer) into subtest results."""
+"""`vm-test-suite`'s text report (recorded from tests/e2e/report/vmtest_e2e.py) as subtests."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ SERVICE = CheckBlock(
 )
 
 
-def test_one_judge_block() -> None:
+def test_one_suite_text_block() -> None:
     assert parse_suite_text((LOGS / "e2e-judge.txt").read_text()) == [SERVICE]
 
 
