@@ -115,10 +115,10 @@ in
     # system partition, labelled ESP (image.efiSupport = true).
     # Defaults only, so the images and the test framework's VM (qemu-vm.nix,
     # mkVMOverride) can set their own.
-    boot.loader.grub = {
-      enable = lib.mkDefault bios;
-      device = lib.mkIf bios (lib.mkDefault "/dev/vda");
-    };
+    # GRUB is NixOS's default boot loader; systemd-boot (like every other loader)
+    # turns it off itself (systemd-boot.nix: grub.enable = mkDefault false), so
+    # grub.enable is left alone here: a second mkDefault would conflict with it.
+    boot.loader.grub.device = lib.mkIf bios (lib.mkDefault "/dev/vda");
     # Only where it is wanted, so x86 image variants keep their own choice.
     boot.loader.systemd-boot.enable = lib.mkIf (!bios) (lib.mkDefault true);
     fileSystems."/" = lib.mkDefault {

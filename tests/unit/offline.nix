@@ -404,6 +404,14 @@ let
     (when cfg.security.sudo.enable (
       def "nixpkgs: security/sudo.nix" 100 { environment.systemPackages = [ stubPkgs.sudo ]; }
     ))
+    # systemd-boot.nix (stored copies ids 110455214, 15680538005): config = mkIf cfg.enable
+    # { boot.loader.grub.enable = mkDefault false; ... }: GRUB is on by default until
+    # another loader turns it off.
+    (when cfg.boot.loader.systemd-boot.enable (
+      def "nixpkgs: system/boot/loader/systemd-boot/systemd-boot.nix" 1000 {
+        boot.loader.grub.enable = false;
+      }
+    ))
     # grub.nix: devices includes `device` when it is set.
     (when (cfg.boot.loader.grub.device != "") (
       def "nixpkgs: system/boot/loader/grub/grub.nix" 100 {

@@ -189,22 +189,42 @@ rec {
       "::1"
       "[::1]"
     ]
-    || l.hasPrefix "127." addr;
+    # sshd.nix: listenAddresses.*.addr is nullOr str; null is rejected there, not here.
+    || (addr != null && l.hasPrefix "127." addr);
 
   # ---- Firewall --------------------------------------------------------------
   # nixos/modules/services/networking/firewall.nix (0192bb844360b5b42ebaf7f575f84d79910a5927):
   # allowedTCPPorts / allowedTCPPortRanges globally and under interfaces.<name>;
-  # trustedInterfaces accept all traffic on those interfaces.
-  firewallOpens =
+  # trustedInterfaces accept all traffic on those interfaces. An opening on a named
+  # interface lets the port in on that interface only.
+  # { global = opened for every interface; interfaces = the names it is opened on otherwise. }
+  firewallOpenings =
     fw: port:
     let
       inRange = r: (r.from or 65536) <= port && port <= (r.to or (-1));
       opens =
         x: builtins.elem port (x.allowedTCPPorts or [ ]) || builtins.any inRange (x.allowedTCPPortRanges or [ ]);
+      named = builtins.filter (name: opens fw.interfaces.${name}) (builtins.attrNames (fw.interfaces or { }));
     in
-    opens fw
-    || builtins.any opens (builtins.attrValues (fw.interfaces or { }))
-    || (fw.trustedInterfaces or [ ]) != [ ];
+    {
+      global = opens fw;
+      interfaces = l.unique (named ++ (fw.trustedInterfaces or [ ]));
+    };
+
+  # Interfaces that are never how a VM is reached from its network: loopback and the
+  # bridges and veth pairs of container runtimes (docker0, br-<id> and veth* are
+  # Docker's, virbr* libvirt's, podman*/cni* Podman's and CNI's).
+  localInterface =
+    name:
+    name == "lo"
+    || builtins.any (prefix: l.hasPrefix prefix name) [
+      "docker"
+      "br-"
+      "veth"
+      "virbr"
+      "podman"
+      "cni"
+    ];
 
   # ---- Boot loaders and platforms -------------------------------------------
   # GRUB's BIOS (i386-pc) target exists for i686/x86_64 only, its EFI target

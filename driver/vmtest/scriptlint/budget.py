@@ -5,7 +5,7 @@ Counted the way nixpkgs' driver spends the time (machine/__init__.py @ 019697db0
 - `succeed`/`fail`/`execute(timeout=T)`: T (`timeout T bash -c ...` in the guest);
 - `wait_until_succeeds`/`wait_until_fails(timeout=T)`: 2T: `retry` polls for T, then
   makes one last attempt, and every attempt's command may itself run for T;
-- the other waits (`wait_for_unit`, `wait_for_open_port`, ..., `retry(timeout_seconds=T)`):
+- the other waits (`wait_for_unit`, `wait_for_open_port`, ..., `retry(fn, T)`):
   T plus PROBE_ALLOWANCE for the last probe, whose command (systemctl, nc) has no
   timeout of its own;
 - `shutdown()`: SHUTDOWN_ALLOWANCE (the driver waits for QEMU to exit without a limit);
@@ -107,16 +107,19 @@ class _Counter(ast.NodeVisitor):
     def _cost(self, node: ast.Call, name: str) -> int | None:
         if name == "shutdown":
             return SHUTDOWN_ALLOWANCE
-        keyword = "timeout_seconds" if name == "retry" else "timeout"
         if not (name in COMMANDS or name.startswith("wait_") or name == "retry"):
             return None
-        value = next((kw.value for kw in node.keywords if kw.arg == keyword), None)
+        if name == "retry":  # retry(fn, SECONDS): the one spelling every driver accepts
+            value = node.args[1] if len(node.args) > 1 else None
+        else:
+            value = next((kw.value for kw in node.keywords if kw.arg == "timeout"), None)
         if value is None:
-            return 0  # scriptrules reports the missing timeout
+            return 0  # the rules report the missing timeout
         seconds = self._seconds(value)
         if seconds is None:
+            what = "its timeout" if name == "retry" else "timeout="
             self.budget.problems.append(
-                (node.lineno, f"{name}(): {keyword}= must be a number or a module-level constant")
+                (node.lineno, f"{name}(): {what} must be a number or a module-level constant")
             )
             return 0
         if name in COMMANDS:

@@ -1,8 +1,8 @@
 """The suite's own rules for VM test scripts (tool "vmtest"; syntax errors as "python").
 
 Every step inside `with subtest("<literal>")`, subtest names unique across the suite,
-an explicit timeout on every wait and every `succeed`/`fail`/`execute` (`retry`:
-`timeout_seconds=`), none of the driver's calls that take no timeout, no sleep, and a
+an explicit timeout on every wait and every `succeed`/`fail`/`execute` (`retry`: its
+second argument), none of the driver's calls that take no timeout, no sleep, and a
 worst case within the check's globalTimeout (`vmtest.scriptlint.budget`). Read from the
 syntax tree; nothing is run.
 """
@@ -112,8 +112,11 @@ def _call_problems(script: Path, node: ast.Call) -> list[LintProblem]:
         message = "sleep in a VM test: wait on a state"
     elif name in UNBOUNDED:
         message = f"{name}() takes no timeout: use succeed(..., timeout=) instead"
-    elif name == "retry" and "timeout_seconds" not in keywords:
-        message = "retry() without an explicit timeout_seconds="
+    elif name == "retry" and len(node.args) < 2:
+        # The keyword is `timeout` in older drivers' RetryProtocol (nixpkgs
+        # nixos/lib/test-script-prepend.py @ cd4a975d50b6) and `timeout_seconds` in newer
+        # ones (machine/__init__.py @ 019697db058b): only the position is valid in both.
+        message = "retry() without a timeout as its second argument (retry(fn, SECONDS))"
     elif (name in COMMANDS or name.startswith("wait_")) and "timeout" not in keywords:
         message = f"{name}() without an explicit timeout="
     return [LintProblem("vmtest", script, node.lineno, message)] if message else []

@@ -104,14 +104,18 @@ def test_a_command_or_wait_without_a_timeout_is_rejected(tmp_path: Path) -> None
         "    retry(lambda _: True)\n"
         '    server.systemctl("start a.service")\n'
         '    server.succeed("true", timeout=5)\n'
+        "    retry(lambda _: True, timeout_seconds=5)\n"
+        "    retry(lambda _: True, 5)\n"
     )
     problems = lint_scripts(project_with(tmp_path, "platform-validation-test", text))
     assert problems_at(problems, "vmtest") == {
         2: ["succeed() without an explicit timeout="],
         3: ["execute() without an explicit timeout="],
         4: ["wait_for_open_port() without an explicit timeout="],
-        5: ["retry() without an explicit timeout_seconds="],
+        5: ["retry() without a timeout as its second argument (retry(fn, SECONDS))"],
         6: ["systemctl() takes no timeout: use succeed(..., timeout=) instead"],
+        # a keyword timeout is valid for only some drivers' retry (timeout= or timeout_seconds=)
+        8: ["retry() without a timeout as its second argument (retry(fn, SECONDS))"],
     }
 
 
