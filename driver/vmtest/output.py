@@ -42,6 +42,8 @@ def ensure_writable(paths: list[Path]) -> None:
         parent = path.parent if str(path.parent) else Path()
         if path.is_dir():
             raise BadInput(f"cannot write report {path}: it is a directory")
+        if parent.exists() and not parent.is_dir():
+            raise BadInput(f"cannot write report {path}: {parent} is not a directory")
         if not parent.is_dir():
             raise BadInput(f"cannot write report {path}: directory {parent} does not exist")
         target = path if path.exists() else parent
@@ -272,8 +274,13 @@ def convert_report(source: Path, junit: Path | None, markdown: Path | None) -> N
         text = source.read_text(encoding="utf-8")
     except OSError as exc:
         raise BadInput(f"cannot read {source}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"cannot read {source}: not UTF-8 text (a vmtest JSON report?)") from exc
     report = parse_report(text, source=str(source))
-    ensure_writable([p for p in (junit, markdown) if p is not None and str(p) != "-"])
+    targets = [p for p in (junit, markdown) if p is not None and str(p) != "-"]
+    if any(p.resolve() == source.resolve() for p in targets):
+        raise BadInput(f"cannot write over {source}: it is the report being converted")
+    ensure_writable(targets)
     if junit is not None:
         write_text(junit, render_junit(report))
     if markdown is not None:

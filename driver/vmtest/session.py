@@ -68,12 +68,12 @@ def run(request: RunRequest) -> int:
         logs = request.print_build_logs
         report = runner.Runner(cfg, make_display(), deadline, print_logs=logs).run(found.checks)
     except KeyboardInterrupt:  # before any check started (the runner reports its own)
-        ending = Status.INTERRUPTED
-        report = runner.make_report(
-            request.flake, found.system or "unknown", started_at, t0, [], ending
-        )
+        stopped = _Stopped(Status.INTERRUPTED, "interrupted before the check started")
+        report = _stopped_report(request, found, started_at, t0, stopped)
     except VmtestError as exc:  # exit 2, 3 or 4: the report says it too, then the error line
-        report = _error_report(request, found, started_at, t0, exc)
+        status = Status.TIMED_OUT if isinstance(exc, TimedOut) else Status.FAILED
+        message = exc.message + (f" (hint: {exc.hint})" if exc.hint else "")
+        report = _stopped_report(request, found, started_at, t0, _Stopped(status, message))
         _publish(request, report, console=False)
         raise
     _publish(request, report, console=True)
@@ -105,13 +105,20 @@ def _publish(request: RunRequest, report: RunReport, *, console: bool) -> None:
     )
 
 
-def _error_report(
-    request: RunRequest, found: _Prepared, started_at: datetime, t0: float, exc: VmtestError
+@dataclass(frozen=True)
+class _Stopped:
+    """Why a run ended before any check ran: the checks' status and their message."""
+
+    status: Status
+    message: str
+
+
+def _stopped_report(
+    request: RunRequest, found: _Prepared, started_at: datetime, t0: float, stopped: _Stopped
 ) -> RunReport:
-    """The report of a run stopped by `exc` before any check ran: each selected check
-    (else each name asked for) failed (timed out) with the error as its message."""
-    status = Status.TIMED_OUT if isinstance(exc, TimedOut) else Status.FAILED
-    message = exc.message + (f" (hint: {exc.hint})" if exc.hint else "")
+    """The report of a run stopped before any check ran (an error, a timeout, a Ctrl-C):
+    each selected check (else each name asked for) has that status and message, so CI
+    never reads an empty, green report."""
     names = [c.name for c in found.checks] or list(request.names)
     if request.tier is not None and not found.checks:
         names.append(f"{request.tier}-tier")
@@ -120,12 +127,13 @@ def _error_report(
         CheckResult(
             name=name,
             attr=f"checks.{system}.{name}",
-            status=status,
-            failure=FailureInfo(message=message),
+            status=stopped.status,
+            failure=FailureInfo(message=stopped.message),
         )
         for name in names or ["vmtest"]
     ]
-    return runner.make_report(request.flake, system, started_at, t0, results, None)
+    ending = Status.INTERRUPTED if stopped.status is Status.INTERRUPTED else None
+    return runner.make_report(request.flake, system, started_at, t0, results, ending)
 
 
 def _dry_run(request: RunRequest, found: _Prepared, version: NixVersion) -> int:

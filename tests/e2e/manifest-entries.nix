@@ -1,4 +1,4 @@
-# Manifest entries of the full tier (schema in nix/manifest.nix and DESIGN.md).
+# Manifest entries of the full tier (schema: nix/manifest.nix, and the pydantic model in driver/vmtest/checks/manifest.py).
 # Builtins only; names, descriptions and timeouts come from suite.json, subtests
 # from the checks' scripts (see suite.nix).
 (import ./suite.nix).manifestEntries

@@ -52,7 +52,7 @@ class Check(BaseModel):
     tier: Literal["quick", "full"]
     systems: list[System] = Field(min_length=1)
     requiresKvm: bool
-    timeoutSeconds: int = Field(gt=0)
+    timeoutSeconds: int = Field(gt=0, le=7 * 24 * 3600)  # at most a week
     description: str
     subtests: list[str]
 

@@ -35,11 +35,15 @@ NixOption = Annotated[
 
 # ----------------------------------------------------------------- run commands
 
+#: A week: no run is meant to take longer (and a budget must stay a finite float).
+MAX_TIMEOUT_SECONDS = 7 * 24 * 3600
+
 Timeout = Annotated[
     float | None,
     typer.Option(
         "--timeout",
         min=0.001,
+        max=MAX_TIMEOUT_SECONDS,
         metavar="SECONDS",
         help="Budget for the whole run, evaluation included (default: the checks' timeouts "
         "from the manifest, added).",

@@ -60,7 +60,10 @@ FLAKES_HINT = (
     'enable them: add "experimental-features = nix-command flakes" to ~/.config/nix/nix.conf '
     '(or export NIX_CONFIG="experimental-features = nix-command flakes")'
 )
-FETCH_HINT = "check the network (and proxy) or the substituters; nix settings: --option NAME VALUE"
+FETCH_HINT = (
+    "check the network (and proxy) or the substituters (nix settings: --option NAME VALUE), "
+    "or use a local copy: --override-input INPUT path:/a/checkout"
+)
 
 
 class NixCommandFailed(VmtestError):
@@ -149,6 +152,7 @@ def instantiate(
         grace=process.EVAL_GRACE_SECONDS,
     )
     raise_if_environment(done)
+    raise_if_unmatched_override(done)
     raise_if_unfetchable(done)
     return done
 
@@ -247,6 +251,24 @@ def _raise_if_unreachable(messages: Sequence[str]) -> None:
             raise EnvironmentNotReady(f"cannot reach the builder {m['url']}: {why}", REMOTE_HINT)
 
 
+# Nix only warns, and goes on with the locked input (Nix 2.8, seen here:
+# "warning: the flag '--override-input nosuch path:/tmp' does not match any input").
+_OVERRIDE_UNMATCHED_RE = re.compile(
+    r"the flag '--override-input (?P<input>\S+)[^']*' does not match any input"
+)
+
+
+def raise_if_unmatched_override(done: process.Completed) -> None:
+    """An `--override-input` naming no input of the flake is bad input, not a warning to
+    scroll past: the run would test the locked input instead."""
+    for line in done.stderr_tail:
+        if m := _OVERRIDE_UNMATCHED_RE.search(strip_ansi(line)):
+            raise BadInput(
+                f"--override-input {m['input']}: the flake has no input named {m['input']}",
+                hint="`nix flake metadata` lists its inputs",
+            )
+
+
 def raise_if_unfetchable(done: process.Completed) -> None:
     """An evaluation that failed because a source could not be fetched is exit 3 with a
     hint, not a check failure. Only for evaluations: a build's log lines are the
@@ -291,6 +313,7 @@ def _checked(
 ) -> process.Completed:
     done = process.run(argv, timeout=timeout, grace=grace)
     raise_if_environment(done)
+    raise_if_unmatched_override(done)
     raise_if_unfetchable(done)
     if done.returncode != 0:
         raise NixCommandFailed(argv, done.returncode, done.stderr_tail)

@@ -39,7 +39,7 @@ _OPERATIONAL = re.compile(r"interrupted by the user|unable to start any build")
 # features {benchmark, big-parallel}".
 _FEATURES_REFUSED = re.compile(
     r"a '(?P<system>[^']+)' with features \{(?P<need>[^}]*)\} is required to build "
-    r"'" + _DRV + r"', but I am a '[^']+' with features \{(?P<have>[^}]*)\}"
+    r"'" + _DRV + r"', but I am a '(?P<host>[^']+)' with features \{(?P<have>[^}]*)\}"
 )
 # Newer Nix (libstore derivation-building-goal.cc, as stored by the search tool):
 # "Cannot build '<drv>'.\nReason: required system or feature not available\nRequired
@@ -47,7 +47,7 @@ _FEATURES_REFUSED = re.compile(
 _FEATURES_REFUSED_NEW = re.compile(
     r"Cannot build '" + _DRV + r"'\.\s*Reason: required system or feature not available\s*"
     r"Required system: '(?P<system>[^']+)' with features \{(?P<need>[^}]*)\}\s*"
-    r"Current system: '[^']+' with features \{(?P<have>[^}]*)\}"
+    r"Current system: '(?P<host>[^']+)' with features \{(?P<have>[^}]*)\}"
 )
 _POSITION = re.compile(r"^\s*at (?P<file>\S.*?):(?P<line>\d+):(?P<col>\d+):?\s*$", re.MULTILINE)
 _ERROR_LINE = re.compile(r"^\s*error:", re.MULTILINE)
@@ -79,29 +79,43 @@ def builder_failure(text: str) -> BuilderFailure | None:
 
 @dataclass(frozen=True)
 class FeatureRefusal:
-    """Nix would not build `drv_path` here: it lacks system features the derivation needs."""
+    """Nix would not build `drv_path` here: it needs another platform (`system`, this machine
+    builds for `host`) or system features this machine lacks (`missing`)."""
 
     drv_path: str
     line: str  # Nix's own words
     missing: tuple[str, ...]
+    system: str = ""
+    host: str = ""
 
     @property
     def fix(self) -> str:
-        return (
-            f'add "extra-system-features = {" ".join(self.missing)}" to nix.conf (the '
-            "nix-daemon reads /etc/nix/nix.conf; restart it), or build on a machine that has "
-            "them (--builders, --store)"
-        )
+        fixes = []
+        if self.system and self.host and self.system != self.host:
+            fixes.append(
+                f"build it on a {self.system} machine (--builders 'ssh://HOST {self.system}', "
+                f"--store), or let this {self.host} machine emulate it (extra-platforms = "
+                f"{self.system} in nix.conf with binfmt; NixOS: boot.binfmt.emulatedSystems)"
+            )
+        if self.missing:
+            fixes.append(
+                f'add "extra-system-features = {" ".join(self.missing)}" to nix.conf (the '
+                "nix-daemon reads /etc/nix/nix.conf; restart it), or build on a machine that "
+                "has them (--builders, --store)"
+            )
+        return "; ".join(fixes) or "build it on a machine that Nix says can (--builders, --store)"
 
 
 def feature_refusal(text: str) -> FeatureRefusal | None:
-    """Nix's refusal to build a derivation for missing system features, if `text` is one."""
+    """Nix's refusal to build a derivation for another platform or missing system features."""
     m = _FEATURES_REFUSED.search(text) or _FEATURES_REFUSED_NEW.search(text)
     if m is None:
         return None
     have = {f.strip() for f in m["have"].split(",")}
-    missing = tuple(f.strip() for f in m["need"].split(",") if f.strip() not in have)
-    return FeatureRefusal(m["drv"], " ".join(m.group(0).split()), missing)
+    need = [f.strip() for f in m["need"].split(",") if f.strip()]
+    missing = tuple(f for f in need if f not in have)
+    line = " ".join(m.group(0).split())
+    return FeatureRefusal(m["drv"], line, missing, system=m["system"], host=m["host"])
 
 
 def is_build_summary(text: str) -> bool:

@@ -72,6 +72,10 @@ class Completed:
     seconds: float
 
 
+#: The longest single select() wait, in seconds (see `_pump`).
+_MAX_WAIT = 3600.0
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -175,7 +179,9 @@ def _pump(
             wait = None if deadline is None else deadline - time.monotonic()
             if wait is not None and wait <= 0:
                 return b"".join(out_chunks).decode(errors="replace"), False
-            for key, _ in sel.select(wait):
+            # select() cannot wait longer than its C timeout allows (OverflowError past
+            # ~25 days): wake up at least hourly and look at the deadline again.
+            for key, _ in sel.select(None if wait is None else min(wait, _MAX_WAIT)):
                 data = os.read(key.fd, 65536)
                 if not data:
                     sel.unregister(key.fileobj)

@@ -4,6 +4,7 @@ missing system features, unreachable stores, a --timeout that also bounds evalua
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -46,6 +47,26 @@ def test_nix_refusing_a_build_for_a_missing_feature_is_said_with_the_fix(
     assert "is required to build" in refused["failure"]["message"]
     # Nix stops the whole build at its refusal; the other check is built all the same.
     assert check_by_name(data, "passing")["status"] == "passed"
+
+
+def test_nix_refusing_a_build_for_another_platform_names_the_platform_not_a_feature(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    host = json.loads(
+        subprocess.run(
+            ["nix", "eval", "--impure", "--json", "--expr", "builtins.currentSystem"],
+            env=nix_env, capture_output=True, text=True, check=True,
+        ).stdout
+    )  # fmt: skip
+    other = "aarch64-linux" if host != "aarch64-linux" else "x86_64-linux"
+    report = tmp_path / "r.json"
+    args = ["run", "passing", "--system", other, "--flake", ref(flake), "--report", str(report)]
+    res = run_vmtest(args, nix_env)
+    assert res.returncode == 1, res.output
+    assert f"a '{other}' with features {{}} is required to build" in res.stdout
+    assert f"fix: build it on a {other} machine (--builders 'ssh://HOST {other}'" in res.stdout
+    assert "extra-system-features =" not in res.stdout  # no feature is missing
+    assert check_by_name(load_json(report), "passing")["status"] == "failed"
 
 
 @pytest.mark.parametrize(

@@ -348,3 +348,58 @@ def test_shell_completion_is_typers_own(nix_env: dict[str, str]) -> None:
     shown = run_vmtest(["--show-completion", "bash"], {**nix_env, "SHELL": "/bin/bash"})
     assert shown.returncode == 0, shown.output
     assert "complete" in shown.stdout and "vmtest" in shown.stdout
+
+
+def test_a_timeout_too_large_for_a_wait_is_bad_usage(flake: Path, nix_env: dict[str, str]) -> None:
+    res = run_vmtest(["run", "passing", "--flake", ref(flake), "--timeout", "1e7"], nix_env)
+    assert res.returncode == 2, res.output
+    assert "--timeout" in res.stderr
+    assert_clean_error(res.output)
+
+
+def test_a_manifest_timeout_beyond_a_week_is_invalid(flake: Path, nix_env: dict[str, str]) -> None:
+    manifest = flake / "manifest.nix"
+    text = manifest.read_text()
+    manifest.write_text(
+        text.replace(
+            '(check "passing" "quick" false 30', '(check "passing" "quick" false 100000000000000000'
+        )
+    )
+    res = run_vmtest(["run", "passing", "--flake", ref(flake)], nix_env)
+    assert res.returncode == 2, res.output
+    assert "timeoutSeconds" in res.stderr
+    assert_clean_error(res.output)
+
+
+def test_a_report_under_a_file_says_that_it_is_not_a_directory(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "afile").write_text("")
+    report = tmp_path / "afile" / "r.json"
+    res = run_vmtest(["run", "passing", "--flake", ref(flake), "--report", str(report)], nix_env)
+    assert res.returncode == 2, res.output
+    assert f"cannot write report {report}: {tmp_path / 'afile'} is not a directory" in res.stderr
+
+
+def test_report_of_a_file_that_is_not_text_is_bad_input(
+    nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    binary = tmp_path / "bin.json"
+    binary.write_bytes(b"\xff\xfe")
+    res = run_vmtest(["report", str(binary), "--markdown", str(tmp_path / "o.md")], nix_env)
+    assert res.returncode == 2, res.output
+    assert f"error: cannot read {binary}: not UTF-8 text" in res.stderr
+    assert_clean_error(res.output)
+
+
+def test_report_never_writes_over_the_report_it_reads(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    report = tmp_path / "r.json"
+    res = run_vmtest(["run", "passing", "--flake", ref(flake), "--report", str(report)], nix_env)
+    assert res.returncode == 0, res.output
+    before = report.read_text()
+    res = run_vmtest(["report", str(report), "--markdown", str(report)], nix_env)
+    assert res.returncode == 2, res.output
+    assert f"error: cannot write over {report}: it is the report being converted" in res.stderr
+    assert report.read_text() == before

@@ -338,7 +338,8 @@ def test_ctrl_c_before_any_check_still_writes_the_reports(
     flake: Path, nix_env: dict[str, str], tmp_path: Path
 ) -> None:
     """Interrupted while the manifest is evaluated (a `nix eval` that hangs, by a fake nix
-    in front of the real one): the report files exist, empty and interrupted."""
+    in front of the real one): the report files exist and name the check asked for as
+    interrupted, so CI never reads an empty (green) JUnit file."""
     fake_bin, started = tmp_path / "fake-bin", tmp_path / "nix-eval-started"
     fake_bin.mkdir()
     real_nix = shutil.which("nix", path=nix_env["PATH"])
@@ -363,10 +364,14 @@ def test_ctrl_c_before_any_check_still_writes_the_reports(
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 130, stdout + stderr
     data = load_json(report)
-    assert (data["status"], data["interrupted"], data["checks"]) == ("interrupted", True, [])
+    assert (data["status"], data["interrupted"]) == ("interrupted", True)
+    [check] = data["checks"]
+    assert (check["name"], check["status"]) == ("unit-vm-analysis", "interrupted")
+    assert check["failure"]["message"] == "interrupted before the check started"
     assert data["system"] != "unknown"  # nix had answered before the manifest was asked for
     root = ET.parse(junit).getroot()
-    assert (root.tag, root.get("tests")) == ("testsuites", "0")
-    assert "vmtest: interrupted (before any check started)" in stdout
+    assert (root.tag, root.get("tests")) == ("testsuites", "1")
+    assert int(root.get("failures") or 0) + int(root.get("errors") or 0) == 1
+    assert "interrupted before the check started" in stdout
     assert "Traceback" not in stderr
     assert _eventually_empty(marker) == []  # the hanging `nix eval`s were stopped

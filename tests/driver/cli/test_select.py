@@ -100,6 +100,18 @@ def test_override_input_is_passed_to_nix(tmp_path: Path, nix_env: dict[str, str]
     assert res.returncode == 0, res.output
 
 
+def test_an_override_input_that_matches_no_input_is_bad_input(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Nix only warns and builds with the locked input; vmtest says so and stops (exit 2)."""
+    report = tmp_path / "r.json"
+    args = ["run", "passing", "--flake", ref(flake), "--report", str(report)]
+    res = run_vmtest([*args, "--override-input", "nixpkg", f"path:{tmp_path}"], nix_env)
+    assert res.returncode == 2, res.output
+    assert "error: --override-input nixpkg: the flake has no input named nixpkg" in res.stderr
+    assert check_by_name(load_json(report), "passing")["status"] == "failed"
+
+
 def test_dry_run_builds_nothing_and_says_what_is_cached(
     flake: Path, nix_env: dict[str, str], tmp_path: Path
 ) -> None:

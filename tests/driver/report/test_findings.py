@@ -1,4 +1,4 @@
-"""The quick-tier findings parser against the exact COMMON.md format."""
+"""The quick-tier findings parser against the exact format tests/unit/report.nix writes."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from vmtest.report.findings import (
 )
 from vmtest.report.model import Finding
 
-# Verbatim shape from COMMON.md ("Quick-tier output format").
-COMMON_MD_EXAMPLE = """\
+# Verbatim shape of tests/unit/report.nix's output (the spec's seed wording plus rule, option, fix).
+REPORT_NIX_EXAMPLE = """\
 error: VM configuration has issues:
   - Docker service not properly configured
       rule: docker-enabled
@@ -42,7 +42,7 @@ PASSWORD = Finding(
 
 
 def test_exact_common_md_format() -> None:
-    assert parse_findings(COMMON_MD_EXAMPLE) == [DOCKER, PASSWORD]
+    assert parse_findings(REPORT_NIX_EXAMPLE) == [DOCKER, PASSWORD]
 
 
 def test_no_blocks_no_findings() -> None:
@@ -51,7 +51,7 @@ def test_no_blocks_no_findings() -> None:
 
 
 def test_warning_block_alone() -> None:
-    text = COMMON_MD_EXAMPLE.split("warning:", 1)[1]
+    text = REPORT_NIX_EXAMPLE.split("warning:", 1)[1]
     assert parse_findings("warning:" + text) == [PASSWORD]
 
 
@@ -59,7 +59,7 @@ def test_surrounding_log_noise_and_colours() -> None:
     text = (
         "building '/nix/store/x-unit-vm-analysis.drv'...\n"
         "\x1b[31;1merror:\x1b[0m VM configuration has issues:\n"
-        + "\n".join(COMMON_MD_EXAMPLE.splitlines()[1:5])
+        + "\n".join(REPORT_NIX_EXAMPLE.splitlines()[1:5])
         + "\nFor full logs, run 'nix log /nix/store/x.drv'.\n"
         "  - an item after noise is not part of the block\n"
         "      rule: nope\n"
@@ -68,7 +68,7 @@ def test_surrounding_log_noise_and_colours() -> None:
 
 
 def test_nix_log_prefix_on_every_line() -> None:
-    prefixed = "".join(f"unit-vm-analysis> {line}\n" for line in COMMON_MD_EXAMPLE.splitlines())
+    prefixed = "".join(f"unit-vm-analysis> {line}\n" for line in REPORT_NIX_EXAMPLE.splitlines())
     other = "other-drv> error: VM configuration has issues:\nunit-vm-analysis>   - stray\n"
     assert parse_findings(prefixed + other) == [DOCKER, PASSWORD]
 
@@ -118,12 +118,12 @@ def test_success_summary_line() -> None:
     assert parse_summary("vm-analysis: OK (1 rule, 0 warnings) for vm") == AnalysisSummary(
         1, 0, ("vm",)
     )
-    assert parse_summary(COMMON_MD_EXAMPLE) is None
+    assert parse_summary(REPORT_NIX_EXAMPLE) is None
 
 
 def test_written_findings_are_the_common_md_text_and_parse_back() -> None:
     text = "\n".join(findings_lines([PASSWORD, DOCKER])) + "\n"  # errors first
-    assert text == COMMON_MD_EXAMPLE
+    assert text == REPORT_NIX_EXAMPLE
     assert parse_findings(text) == [DOCKER, PASSWORD]
     # ... and are not repeated as a log tail beside the parsed findings.
     assert outside_findings([*text.splitlines(), "other line"]) == ["other line"]
@@ -132,7 +132,7 @@ def test_written_findings_are_the_common_md_text_and_parse_back() -> None:
 def test_the_summary_lines_after_the_blocks_are_not_findings() -> None:
     # tests/unit/report.nix ends a failing log with a summary for plain `nix build`.
     text = (
-        COMMON_MD_EXAMPLE
+        REPORT_NIX_EXAMPLE
         + "unit-vm-analysis: 1 issue (docker-enabled), 1 warning (ssh-password-auth)\n"
         + "full list: nix log .#checks.x86_64-linux.unit-vm-analysis (or vmtest quick)\n"
     )
