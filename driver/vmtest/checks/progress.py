@@ -50,7 +50,13 @@ def describe(event: Event) -> str | None:
         return f"finished {short(event.drv_path)}"
     if isinstance(event, BuildFailed):
         f = event.failure
-        how = f"exit code {f.exit_code}" if f.exit_code is not None else f"signal {f.signal}"
+        how = (
+            f"exit code {f.exit_code}"
+            if f.exit_code is not None
+            else f"signal {f.signal}"
+            if f.signal is not None
+            else "Nix did not say why; see its log"
+        )
         return f"FAILED {short(f.drv_path)} ({how})"
     if isinstance(event, SubtestStarted):
         return f"  subtest: {event.name}"

@@ -22,7 +22,14 @@ from vmtest.checks.manifest import Check
 from vmtest.checks.progress import Display, LogStream
 from vmtest.nix import commands, dryrun, messages
 from vmtest.nix.argv import NixOptions, NixVersion
-from vmtest.nix.logevents import BuildFailed, BuildStopped, Event, LogLine
+from vmtest.nix.logevents import (
+    BuildFailed,
+    BuildFailure,
+    BuildStarted,
+    BuildStopped,
+    Event,
+    LogLine,
+)
 from vmtest.nix.logparse import LogParser
 from vmtest.nix.process import Completed, TimedOut
 from vmtest.report.model import CheckResult, RunReport, Status, overall_status
@@ -75,6 +82,10 @@ class Runner:
         self.build: BuildRun | None = None
         self.logs = LogStream() if print_logs else None
         self._owners: dict[str, list[CheckRun]] = {}
+        #: Derivations built in this run: True with valid outputs, False when they failed.
+        self._verdicts: dict[str, bool] = {}
+        #: Builds that stopped with no outputs (yet) and no failure said (see settle).
+        self._stopped: dict[str, BuildStopped] = {}
 
     def remaining(self) -> float | None:
         if self.deadline is None:
@@ -156,11 +167,16 @@ class Runner:
     # -- build
 
     def _build(self, runs: list[CheckRun]) -> None:
+        """Build the checks that are not built yet; cached ones need no `nix build` (the
+        decider reads their outputs from the store)."""
         if not runs:
             return
-        drvs = list(dict.fromkeys(r.drv for r in runs if r.drv))
-        self.display.phase(f"building {len(drvs)} check{'s' if len(drvs) > 1 else ''}")
         build = self.build = BuildRun(LogParser(), time.monotonic())
+        drvs = list(dict.fromkeys(r.drv for r in runs if r.drv and not r.cached))
+        if not drvs:
+            build.ended = build.started
+            return
+        self.display.phase(f"building {len(drvs)} check{'s' if len(drvs) > 1 else ''}")
 
         def on_line(line: str) -> None:
             for event in build.parser.feed(line):
@@ -178,6 +194,7 @@ class Runner:
             )
             for event in build.parser.close():
                 self._on_event(event, build)
+            self.settle(build)
             build.outputs.update(commands.parse_build_json(build.done.stdout))
             refused = [
                 r
@@ -208,22 +225,50 @@ class Runner:
                 owners = self._owners.get(event.drv_path)
                 self.logs.line(owners[0].check.name if owners else "nix", event.line)
             return
+        if isinstance(event, BuildFailed):
+            self._verdicts[event.failure.drv_path] = False
+            self._stopped.pop(event.failure.drv_path, None)
+        elif isinstance(event, (BuildStarted, BuildStopped)):
+            self.settle(build)
+        if isinstance(event, BuildStopped) and event.drv_path in self._owners:
+            # Nix 2.8 stops a build's activity before it says the build failed, and says
+            # nothing of a --keep-going build's later failures: only valid outputs say built.
+            if event.drv_path in self._verdicts:  # its FAILED line came first
+                return
+            if not self._has_outputs(event.drv_path):
+                self._stopped[event.drv_path] = event
+                return
+            self._verdicts[event.drv_path] = True
+        self._show(event, build)
+
+    def settle(self, build: BuildRun) -> None:
+        """Builds that stopped without outputs and that Nix said nothing more about: show
+        them as finished if their outputs are valid by now, else as failed."""
+        for drv, stopped in list(self._stopped.items()):
+            del self._stopped[drv]
+            self._verdicts[drv] = self._has_outputs(drv)
+            unsaid = BuildFailed(BuildFailure(drv_path=drv, exit_code=None, message=""))
+            self._show(stopped if self._verdicts[drv] else unsaid, build)
+
+    def _has_outputs(self, drv: str) -> bool:
+        return bool(commands.valid_outputs(drv, self.cfg.nix_opts))
+
+    def _show(self, event: Event, build: BuildRun) -> None:
         own = None
         if isinstance(event, (BuildStopped, BuildFailed)):
             drv = event.drv_path if isinstance(event, BuildStopped) else event.failure.drv_path
             own = "; ".join(
-                f"{r.check.name}: {_own_counts(r, build.parser)}"
+                f"{r.check.name}: {self._own_counts(r)}"
                 for r in self._owners.get(drv, [])
                 if r.plan is not None
             )
         self.display.event(event, build.parser.progress, own or None)
 
-
-def _own_counts(r: CheckRun, parser: LogParser) -> str:
-    """`N of M derivations built, K failed` of the derivations `r` itself has to build."""
-    assert r.plan is not None
-    states = [parser.derivation(d) for d in r.plan.to_build]
-    failed = sum(1 for s in states if s is not None and s.failure is not None)
-    built = sum(1 for s in states if s is not None and s.stopped_at and s.failure is None)
-    text = f"{built} of {len(states)} derivations built"
-    return f"{text}, {failed} failed" if failed else text
+    def _own_counts(self, r: CheckRun) -> str:
+        """`N of M derivations built, K failed` of the derivations `r` itself has to build
+        (built: its outputs were valid after its build stopped)."""
+        assert r.plan is not None
+        verdicts = [self._verdicts.get(d) for d in r.plan.to_build]
+        built, failed = verdicts.count(True), verdicts.count(False)
+        text = f"{built} of {len(verdicts)} derivations built"
+        return f"{text}, {failed} failed" if failed else text

@@ -28,7 +28,8 @@ from vmtest.report.phrases import (
 )
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
+    from rich.console import Console, ConsoleOptions, JustifyMethod, RenderableType, RenderResult
+    from rich.table import Table
 
 # ------------------------------------------------------------------------ JSON
 
@@ -206,26 +207,74 @@ def _longest_backtick_run(text: str) -> int:
 def render_console(report: RunReport, tail_lines: int = 20) -> RenderableType:
     """A rich summary table plus a failure section (rich is imported only here)."""
     from rich.console import Group
-    from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=headline(report), title_justify="left")
-    table.add_column("check", no_wrap=True)  # names are never broken (80 columns fit)
-    table.add_column("status", no_wrap=True)
-    for name in ("total", "evaluate", "build", "boot", "script", "subtests"):
-        table.add_column(name, justify="right")
-    for c in ordered_checks(report):
-        p = c.phases
-        style = "green" if c.status is Status.PASSED else "yellow" if c.status in _ICON else "red"
-        times = [format_seconds(t) for t in (c.duration, p.evaluate, p.build, p.boot, p.script)]
-        status = "cached" if c.cached else c.status.value  # passed: built before this run
-        # Text, not str: a name read back from a report file is shown as written, not as markup.
-        table.add_row(Text(c.name), Text(status, style=style), *times, subtest_counts(c))
-    parts: list[RenderableType] = [table if report.checks else Text(headline(report))]
+    parts: list[RenderableType] = [_Summary(report) if report.checks else Text(headline(report))]
     for check in ordered_checks(report):
         if check.status not in _ICON:
             parts.append(Text("\n".join(_console_failure(check, tail_lines))))
     return Group(*parts)
+
+
+#: Phase columns, and the order they are left out in when the table does not fit:
+#: check names, statuses, totals and subtest counts always stay.
+_PHASES = ("eval", "build", "boot", "script")
+_DROP_ORDER = ("eval", "boot", "script", "build")
+
+
+class _Summary:
+    """The summary table, laid out for the width it is printed at: figures are never cut,
+    check names never broken; phase columns go (least telling first) until it fits."""
+
+    def __init__(self, report: RunReport) -> None:
+        self.report = report
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.measure import Measurement
+
+        phases = list(_PHASES)
+        table = self._table(phases)
+        unbounded = options.update_width(10_000)  # a measure is capped at the width asked
+        for name in _DROP_ORDER:
+            if Measurement.get(console, unbounded, table).minimum <= options.max_width:
+                break
+            phases.remove(name)
+            table = self._table(phases)
+        left_out = [p for p in _PHASES if p not in phases]
+        if left_out:
+            width = options.max_width
+            table.caption = f"{', '.join(left_out)} times left out to fit {width} columns"
+        yield table
+
+    def _table(self, phases: list[str]) -> Table:
+        from rich.cells import cell_len
+        from rich.table import Table
+        from rich.text import Text
+
+        rows = [self._row(c, phases) for c in ordered_checks(self.report)]
+        table = Table(title=headline(self.report), title_justify="left", caption_justify="left")
+        headers = ["check", "status", "total", *phases, "tests"]
+        for i, header in enumerate(headers):
+            # Sized to the longest cell: a figure cut to `11m…` tells nothing.
+            width = max(cell_len(header), *(cell_len(row[i]) for row in rows))
+            justify: JustifyMethod = "left" if i < 2 else "right"
+            table.add_column(header, justify=justify, no_wrap=True, min_width=width)
+        for c, row in zip(ordered_checks(self.report), rows, strict=True):
+            # Text, not str: a name read back from a report file is shown as written.
+            table.add_row(Text(row[0]), Text(row[1], style=_status_style(c.status)), *row[2:])
+        return table
+
+    @staticmethod
+    def _row(c: CheckResult, phases: list[str]) -> list[str]:
+        p = c.phases
+        times = {"eval": p.evaluate, "build": p.build, "boot": p.boot, "script": p.script}
+        status = "cached" if c.cached else c.status.value  # passed: built before this run
+        figures = [format_seconds(t) for t in (c.duration, *(times[n] for n in phases))]
+        return [c.name, status, *figures, subtest_counts(c)]
+
+
+def _status_style(status: Status) -> str:
+    return "green" if status is Status.PASSED else "yellow" if status in _ICON else "red"
 
 
 def _console_failure(check: CheckResult, tail_lines: int) -> list[str]:

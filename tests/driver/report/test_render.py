@@ -12,6 +12,7 @@ from vmtest.errors import BadInput
 from vmtest.report.model import (
     CheckResult,
     FailureInfo,
+    PhaseTimes,
     RunReport,
     Status,
     SubtestResult,
@@ -160,8 +161,8 @@ def test_console_summary_table_and_failures() -> None:
     console = Console(record=True, width=160, color_system=None)
     console.print(render_console(sample_report(), tail_lines=3))
     text = console.export_text()
-    header = next(line for line in text.splitlines() if "evaluate" in line and "┃" in line)
-    for column in ("check", "status", "total", "build", "boot", "script", "subtests"):
+    header = next(line for line in text.splitlines() if "eval" in line and "┃" in line)
+    for column in ("check", "status", "total", "build", "boot", "script", "tests"):
         assert column in header
     assert "vm-service-test: failed" in text
     assert "subtest 'ssh login works' failed: command `ssh alice@server true`" in text
@@ -232,3 +233,53 @@ def test_console_table_shows_check_names_as_written() -> None:
     console = Console(record=True, width=160, color_system=None)
     console.print(render_console(report))
     assert "check [/odd] [vm]" in console.export_text()
+
+
+def _full_tier_report() -> RunReport:
+    """The project's own check names with realistic full-tier times and subtest counts."""
+    names = ["platform-validation-test", "vm-config-integrity-test", "vm-service-test"]
+    statuses = [Status.PASSED, Status.FAILED, Status.INTERRUPTED]
+    checks = [
+        CheckResult(
+            name=name,
+            attr=f"checks.x86_64-linux.{name}",
+            status=status,
+            duration=665.0,
+            phases=PhaseTimes(evaluate=42.3, build=300.0, boot=95.0, script=227.7),
+            subtests=[SubtestResult(name=f"s{i}", status=Status.PASSED) for i in range(28)],
+        )
+        for name, status in zip(names, statuses, strict=True)
+    ]
+    return sample_report().model_copy(update={"checks": checks, "status": overall_status(checks)})
+
+
+def _table_lines(width: int) -> list[str]:
+    console = Console(record=True, width=width, color_system=None)
+    console.print(render_console(_full_tier_report()))
+    lines = console.export_text().splitlines()
+    return lines[: next(i for i, line in enumerate(lines) if line.startswith("└")) + 2]
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_console_table_fits_without_cutting_names_or_figures(width: int) -> None:
+    lines = _table_lines(width)
+    assert all(len(line.rstrip()) <= width for line in lines), "\n".join(lines)
+    text = "\n".join(lines)
+    assert "…" not in text
+    for name in ("platform-validation-test", "vm-config-integrity-test", "vm-service-test"):
+        assert f"│ {name} " in text
+    rows = [line for line in lines if line.startswith("│ ")]
+    assert len(rows) == 3
+    assert all("11m05s" in row and "28/28" in row and "5m00s" in row for row in rows)
+    assert "interrupted" in text
+
+
+def test_console_table_leaves_out_phases_only_when_narrow() -> None:
+    wide = "\n".join(_table_lines(160))
+    assert "42.3s" in wide and "1m35s" in wide and "3m48s" in wide
+    assert "left out" not in wide
+    narrow = "\n".join(_table_lines(80))
+    header = next(line for line in narrow.splitlines() if line.startswith("┃"))
+    assert header.split()[1::2] == ["check", "status", "total", "build", "script", "tests"]
+    assert "42.3s" not in narrow and "1m35s" not in narrow
+    assert "eval, boot times left out to fit 80 columns" in narrow
