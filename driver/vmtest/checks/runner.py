@@ -84,7 +84,7 @@ class Runner:
         self._owners: dict[str, list[CheckRun]] = {}
         #: Derivations built in this run: True with valid outputs, False when they failed.
         self._verdicts: dict[str, bool] = {}
-        #: Builds that stopped with no outputs (yet) and no failure said (see settle).
+        #: Builds that stopped with no outputs (yet) and no failure said (see _settle).
         self._stopped: dict[str, BuildStopped] = {}
 
     def remaining(self) -> float | None:
@@ -194,7 +194,7 @@ class Runner:
             )
             for event in build.parser.close():
                 self._on_event(event, build)
-            self.settle(build)
+            self._settle(build)
             build.outputs.update(commands.parse_build_json(build.done.stdout))
             refused = [
                 r
@@ -229,7 +229,7 @@ class Runner:
             self._verdicts[event.failure.drv_path] = False
             self._stopped.pop(event.failure.drv_path, None)
         elif isinstance(event, (BuildStarted, BuildStopped)):
-            self.settle(build)
+            self._settle(build)
         if isinstance(event, BuildStopped) and event.drv_path in self._owners:
             # Nix 2.8 stops a build's activity before it says the build failed, and says
             # nothing of a --keep-going build's later failures: only valid outputs say built.
@@ -241,7 +241,7 @@ class Runner:
             self._verdicts[event.drv_path] = True
         self._show(event, build)
 
-    def settle(self, build: BuildRun) -> None:
+    def _settle(self, build: BuildRun) -> None:
         """Builds that stopped without outputs and that Nix said nothing more about: show
         them as finished if their outputs are valid by now, else as failed."""
         for drv, stopped in list(self._stopped.items()):
