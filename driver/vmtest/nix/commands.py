@@ -151,9 +151,7 @@ def instantiate(
         on_stderr_line=on_line,
         grace=process.EVAL_GRACE_SECONDS,
     )
-    raise_if_environment(done)
-    raise_if_unmatched_override(done)
-    raise_if_unfetchable(done)
+    _raise_if_evaluation_error(done)
     return done
 
 
@@ -218,6 +216,15 @@ def show_config(version_: NixVersion, extra_features: str | None = None) -> dict
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _raise_if_evaluation_error(done: process.Completed) -> None:
+    """What an evaluating nix command said that is not about the check itself: the
+    environment (exit 3), an --override-input matching no input (exit 2), an unfetchable
+    source (exit 3)."""
+    raise_if_environment(done)
+    raise_if_unmatched_override(done)
+    raise_if_unfetchable(done)
 
 
 def raise_if_environment(done: process.Completed) -> None:
@@ -312,9 +319,7 @@ def _checked(
     argv: list[str], timeout: float, grace: float = process.KILL_GRACE_SECONDS
 ) -> process.Completed:
     done = process.run(argv, timeout=timeout, grace=grace)
-    raise_if_environment(done)
-    raise_if_unmatched_override(done)
-    raise_if_unfetchable(done)
+    _raise_if_evaluation_error(done)
     if done.returncode != 0:
         raise NixCommandFailed(argv, done.returncode, done.stderr_tail)
     return done
