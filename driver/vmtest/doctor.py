@@ -37,9 +37,19 @@ Tier = Literal["quick", "full"]
 KVM_FIX = (
     "enable virtualisation in the firmware and load kvm-intel/kvm-amd; give your user "
     'access to /dev/kvm (e.g. the "kvm" group, or on GitHub runners a udev rule '
-    'KERNEL=="kvm", MODE="0666"); or build on a KVM machine with --builders/--store; '
-    "or run `vmtest full --allow-tcg` (slow)"
+    'KERNEL=="kvm", MODE="0666"); or build on a KVM machine with --builders/--store'
 )
+
+
+def tcg_fix(command: Sequence[str] = ("full",)) -> str:
+    """The last resort, as the command to type: `command` (the words after `vmtest`) with
+    `--allow-tcg` added."""
+    import shlex
+
+    words = [*command, "--allow-tcg"] if "--allow-tcg" not in command else list(command)
+    return f"or run `{shlex.join(['vmtest', *words])}` (slow)"
+
+
 FEATURES_FIX = (
     'add "extra-system-features = kvm nixos-test" to nix.conf (the nix-daemon reads '
     "/etc/nix/nix.conf; restart it)"
@@ -96,7 +106,8 @@ def diagnose() -> list[Item]:
     """Gather every item; only nix being absent shortens the nix part."""
     items = _nix_items()
     kvm = probe_kvm()
-    items.append(Item("/dev/kvm", kvm.usable, kvm.detail, "full", None if kvm.usable else KVM_FIX))
+    fix = None if kvm.usable else f"{KVM_FIX}; {tcg_fix()}"
+    items.append(Item("/dev/kvm", kvm.usable, kvm.detail, "full", fix))
     items.append(Item("cores", True, str(os.cpu_count() or "unknown"), None))
     mem = memory_bytes()
     items.append(Item("memory", True, f"{mem / 2**30:.1f} GiB" if mem else "unknown", None))
@@ -169,11 +180,38 @@ def to_json(items: list[Item]) -> str:
     return json.dumps(data, indent=2, sort_keys=True)
 
 
+@dataclass(frozen=True)
+class KvmSplit:
+    """The selected checks this machine can build as asked, and those it cannot (they
+    need KVM, or the system features, it lacks) with the reason."""
+
+    runnable: list[Check]
+    refused: list[Check]
+    reason: EnvironmentNotReady | None
+
+
+def split_kvm(
+    checks: Sequence[Check],
+    allow_tcg: bool,
+    remote: bool = False,
+    version: NixVersion | None = None,
+    command: Sequence[str] = ("full",),
+) -> KvmSplit:
+    """Which of `checks` `require_kvm` lets run: all of them, or those needing no KVM."""
+    try:
+        require_kvm(checks, allow_tcg, remote=remote, version=version, command=command)
+    except EnvironmentNotReady as exc:
+        refused = [c for c in checks if c.requiresKvm]
+        return KvmSplit([c for c in checks if not c.requiresKvm], refused, exc)
+    return KvmSplit(list(checks), [], None)
+
+
 def require_kvm(
     checks: Sequence[Check],
     allow_tcg: bool,
     remote: bool = False,
     version: NixVersion | None = None,
+    command: Sequence[str] = ("full",),
 ) -> None:
     """`full` (and `run` of KVM checks) refuse what Nix would refuse, or do slowly.
 
@@ -181,7 +219,8 @@ def require_kvm(
     (nixpkgs nixos/lib/testing/run.nix, read at 0020e46c8b1c as stored, the pin
     02e08985a27c not being: `requiredSystemFeatures = [ "nixos-test" ]` plus "kvm" on
     Linux); without a usable /dev/kvm the VM falls back to slow emulation. Builds sent
-    to remote builders are checked there."""
+    to remote builders are checked there. `command` (the words after `vmtest`) is what
+    the hint tells to run again with `--allow-tcg`."""
     needing = [c.name for c in checks if c.requiresKvm]
     if not needing or remote:
         return
@@ -200,7 +239,7 @@ def require_kvm(
         return
     raise EnvironmentNotReady(
         f"no usable KVM for {', '.join(needing)}: {probe.detail}",
-        hint=f"{KVM_FIX}; see `vmtest doctor`",
+        hint=f"{KVM_FIX}; {tcg_fix(command)}; see `vmtest doctor`",
     )
 
 

@@ -28,11 +28,14 @@ _EXIT = {
     Status.SKIPPED: ExitCode.PASSED,
     Status.TIMED_OUT: ExitCode.TIMED_OUT,
     Status.INTERRUPTED: ExitCode.INTERRUPTED,
+    # Worst is "not run": nothing failed, but this machine could not run a check.
+    Status.NOT_RUN: ExitCode.ENVIRONMENT,
 }
 
 
 def exit_code(report: RunReport) -> int:
-    """0 passed, 4 timed out, 130 interrupted, 1 anything else (failed, eval error, not run)."""
+    """The run's worst status as an exit code: 0 passed, 3 a check could not run here (and
+    none failed), 4 timed out, 130 interrupted, 1 anything else (failed, eval error)."""
     return int(_EXIT.get(report.status, ExitCode.CHECK_FAILED))
 
 

@@ -85,8 +85,14 @@ def error_annotations(
 
 
 def warning_annotations(report: RunReport) -> list[str]:
-    """`::warning` lines for the warning findings of every check (the quick tier's)."""
-    return [
+    """`::warning` lines for the warning findings of every check (the quick tier's), and
+    for every check that did not run for a reason given (no usable KVM, say)."""
+    not_run = [
+        error_command(c.failure.message, f"vmtest: {c.name} not run", level="warning")
+        for c in report.checks
+        if c.status is Status.NOT_RUN and c.failure is not None
+    ]
+    return not_run + [
         error_command(
             f"{f.message} (option {f.option}; fix: {f.fix})",
             f"vmtest: {c.name} warning ({f.id})",

@@ -151,6 +151,13 @@ def overall_status(checks: list[CheckResult], interrupted: bool = False) -> Stat
     return worst
 
 
+def with_checks(report: RunReport, more: list[CheckResult]) -> RunReport:
+    """`report` with `more` checks added (after its own) and its status made again."""
+    checks = [*report.checks, *more]
+    status = overall_status(checks, interrupted=report.interrupted)
+    return report.model_copy(update={"checks": checks, "status": status})
+
+
 def report_json_schema() -> dict[str, Any]:
     """JSON Schema of the run report (by alias, i.e. the camelCase JSON keys)."""
     return RunReport.model_json_schema(by_alias=True)
