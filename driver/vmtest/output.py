@@ -205,8 +205,9 @@ def print_plan(runs: list[CheckRun], json_out: bool) -> None:
 
 
 def print_checks(manifest: Manifest, system: str, json_out: bool) -> None:
-    """One line a check; names never break, the description's first sentence is cut to
-    the width left (80 columns fit; `--json` has everything, systems included)."""
+    """One row a check; names never break, the description's first sentence wraps in the
+    width left, a word too long for it folded, never cut (80 columns fit; `--json` has
+    everything, systems included)."""
     if json_out:
         print(manifest.model_dump_json(indent=2))
         return
@@ -218,7 +219,7 @@ def print_checks(manifest: Manifest, system: str, json_out: bool) -> None:
     table.add_column("name", no_wrap=True, min_width=max(map(len, names), default=4))
     for col in ("tier", "kvm", "timeout", "subtests"):
         table.add_column(col, no_wrap=True, min_width=len(col))
-    table.add_column("description", min_width=16)
+    table.add_column("description", min_width=16, overflow="fold")
     for name, c in zip(names, manifest.checks, strict=True):
         table.add_row(
             name,

@@ -117,6 +117,22 @@ def test_list_fits_80_columns_and_piped_output_honours_columns(
     assert 80 < _widest(wide.stdout) <= 120
 
 
+def test_list_wraps_a_long_word_instead_of_cutting_it(
+    flake: Path, nix_env: dict[str, str]
+) -> None:
+    manifest = flake / "manifest.nix"
+    word = "nixosConfigurations.vm-aarch64.config.system.build.toplevel.drvPath"
+    described = f'"Evaluates {word} and checks it. A second sentence."'
+    manifest.write_text(manifest.read_text().replace('"fixture check ${name}"', described))
+    table = run_vmtest(["list", "--flake", ref(flake)], {**nix_env, "COLUMNS": "80"})
+    assert table.returncode == 0, table.output
+    assert _widest(table.stdout) <= 80
+    assert "…" not in table.stdout
+    # The description is the last column: its pieces follow each other once the
+    # spaces (and the empty cells of its continuation lines) are taken out.
+    assert f"Evaluates{word}andchecksit." in "".join(table.stdout.split())
+
+
 def test_summary_table_fits_80_columns(flake: Path, nix_env: dict[str, str]) -> None:
     env = {**nix_env, "COLUMNS": "80"}
     res = run_vmtest(["run", "passing", "vm-parallel-boot", "--flake", ref(flake)], env)
