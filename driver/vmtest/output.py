@@ -17,6 +17,13 @@ from vmtest import doctor as doc
 from vmtest.checks.manifest import Manifest
 from vmtest.errors import BadInput, ExitCode
 from vmtest.report.model import CheckResult, RunReport, Status, parse_report
+from vmtest.report.targets import (
+    STDOUT,
+    ensure_writable,
+    os_reason,
+    to_stdout,
+    write_text,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -39,28 +46,6 @@ def exit_code(report: RunReport) -> int:
     return int(_EXIT.get(report.status, ExitCode.CHECK_FAILED))
 
 
-def ensure_writable(paths: list[Path]) -> None:
-    """Fail before running anything if a report could not be written (exit 2)."""
-    for path in paths:
-        parent = path.parent if str(path.parent) else Path()
-        if path.is_dir():
-            raise BadInput(f"cannot write report {path}: it is a directory")
-        if parent.exists() and not parent.is_dir():
-            raise BadInput(f"cannot write report {path}: {parent} is not a directory")
-        if not parent.is_dir():
-            raise BadInput(f"cannot write report {path}: directory {parent} does not exist")
-        target = path if path.exists() else parent
-        if not os.access(target, os.W_OK):
-            raise BadInput(f"cannot write report {path}: permission denied")
-
-
-def write_text(path: Path, text: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise BadInput(f"cannot write {path}: {exc.strerror}") from exc
-
-
 def publish(
     report: RunReport,
     *,
@@ -70,24 +55,29 @@ def publish(
     env: Mapping[str, str] | None = None,
     console: bool = True,
 ) -> None:
-    """Print the summary (or the JSON), GitHub outputs, then write the report files.
+    """Print the summary (or the report that goes to stdout), GitHub outputs, then write
+    the report files.
 
     Printing comes first so a report file that cannot be written (exit 2) never hides
     the result; both files are attempted before the first write error is raised.
     `console=False` (a run stopped by an error, which prints its own line) skips the
-    summary table, not the JSON."""
+    summary table, not a report on stdout. `-` as a path is stdout (`--report -` is
+    `--json`); with a report on stdout, GitHub workflow commands go to stderr."""
     from vmtest.report.render import render_json, render_junit
 
     env = os.environ if env is None else env
+    json_out = json_out or to_stdout(report_path)
+    stdout_used = json_out or to_stdout(junit)
     if json_out:
-        sys.stdout.write(render_json(report))
-        sys.stdout.flush()
-    elif console:
+        write_text(Path(STDOUT), render_json(report))
+    if to_stdout(junit):
+        write_text(Path(STDOUT), render_junit(report))
+    if console and not stdout_used:
         _print_summary(report)
-    _github(report, env, sys.stderr if json_out else sys.stdout)
+    _github(report, env, sys.stderr if stdout_used else sys.stdout)
     errors: list[BadInput] = []
     for path, render in ((report_path, render_json), (junit, render_junit)):
-        if path is not None:
+        if path is not None and not to_stdout(path):
             try:
                 write_text(path, render(report))
             except BadInput as exc:
@@ -110,7 +100,8 @@ def _github(report: RunReport, env: Mapping[str, str], stream: TextIO) -> None:
     try:
         github.append_step_summary(render_markdown(report), env)
     except OSError as exc:
-        print(f"warning: cannot write the step summary: {exc}", file=sys.stderr)
+        where = env.get("GITHUB_STEP_SUMMARY")
+        print(f"warning: cannot write the step summary {where}: {os_reason(exc)}", file=sys.stderr)
 
 
 def _flake_dir(flake: str) -> Path | None:
@@ -281,14 +272,15 @@ def convert_report(source: Path, junit: Path | None, markdown: Path | None) -> N
     except UnicodeDecodeError as exc:
         raise BadInput(f"cannot read {source}: not UTF-8 text (a vmtest JSON report?)") from exc
     report = parse_report(text, source=str(source))
-    targets = [p for p in (junit, markdown) if p is not None and str(p) != "-"]
+    if to_stdout(junit) and to_stdout(markdown):
+        raise BadInput("only one of --junit and --markdown can be - (stdout)")
+    targets = [p for p in (junit, markdown) if p is not None and not to_stdout(p)]
     if any(p.resolve() == source.resolve() for p in targets):
         raise BadInput(f"cannot write over {source}: it is the report being converted")
     ensure_writable(targets)
     if junit is not None:
         write_text(junit, render_junit(report))
     if markdown is not None:
-        md = render_markdown(report)
-        sys.stdout.write(md) if str(markdown) == "-" else write_text(markdown, md)
+        write_text(markdown, render_markdown(report))
     if junit is None and markdown is None:
         _print_summary(report)

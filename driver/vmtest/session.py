@@ -24,6 +24,7 @@ from vmtest.errors import VmtestError
 from vmtest.nix import commands
 from vmtest.nix.argv import NixOptions, NixVersion
 from vmtest.nix.process import TimedOut
+from vmtest.report import targets
 from vmtest.report.model import CheckResult, FailureInfo, RunReport, Status, with_checks
 
 
@@ -60,7 +61,9 @@ class _Prepared:
 def run(request: RunRequest) -> int:
     """Run the request's checks and publish the report; returns the exit code."""
     started_at, t0 = datetime.now(UTC), time.monotonic()
-    output.ensure_writable([p for p in (request.junit, request.report_path) if p is not None])
+    targets.check_targets(
+        json_out=request.json_out, junit=request.junit, report_path=request.report_path
+    )
     deadline = None if request.timeout is None else t0 + request.timeout
     found = _Prepared(request.system, [])
     try:
