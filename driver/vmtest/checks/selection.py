@@ -102,7 +102,7 @@ def _matching(manifest: Manifest, system: str, name: str) -> list[Check]:
     known = manifest.by_name()
     if name in known:
         return [known[name]]
-    if any(ch in name for ch in "*?["):
+    if is_glob(name):
         matched = [c for c in manifest.for_system(system) if fnmatch.fnmatchcase(c.name, name)]
         if matched:
             return matched
@@ -118,6 +118,11 @@ def _matching(manifest: Manifest, system: str, name: str) -> list[Check]:
     else:
         hint = "the flake's vmtestManifest lists no checks"
     raise BadInput(what, hint=hint)
+
+
+def is_glob(name: str) -> bool:
+    """True for a pattern such as `vm-*` (a name never has these characters)."""
+    return any(ch in name for ch in "*?[")
 
 
 def budget(checks: list[Check], override: float | None) -> float:

@@ -59,6 +59,24 @@ def test_unknown_names_and_globs_suggest_the_closest(flake: Path, nix_env: dict[
     assert res.returncode == 2 and "error: name the checks to run" in res.stderr
 
 
+def test_a_pattern_that_matched_nothing_is_no_check_in_the_report(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    report = tmp_path / "r.json"
+    args = ["run", "vm-servce-*", "nope", "--flake", ref(flake), "--report", str(report)]
+    res = run_vmtest(args, nix_env)
+    assert res.returncode == 2, res.output
+    assert "error: no check matches 'vm-servce-*'" in res.stderr
+    assert "hint: did you mean vm-service-test?" in res.stderr
+    assert [c["name"] for c in load_json(report)["checks"]] == ["nope"]
+    res = run_vmtest(["run", "nothing-*", "--flake", ref(flake), "--report", str(report)], nix_env)
+    assert res.returncode == 2, res.output
+    [entry] = load_json(report)["checks"]
+    assert (
+        entry["name"] == "vmtest" and "no check matches 'nothing-*'" in entry["failure"]["message"]
+    )
+
+
 _OVERRIDE_FLAKE = """{
   inputs.dep.url = "path:/nonexistent/vmtest-dep";
   outputs = { self, dep }: {
