@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -24,6 +24,7 @@ from vmtest.report.targets import (
     to_stdout,
     write_text,
 )
+from vmtest.text import plural
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -186,16 +187,17 @@ def print_plan(runs: list[CheckRun], json_out: bool) -> None:
             print(f"{r.check.name}: already built (cached): {r.drv}")
         else:
             print(
-                f"{r.check.name}: would build {len(r.plan.to_build)} derivation"
-                f"{'s' if len(r.plan.to_build) != 1 else ''} and fetch "
-                f"{len(r.plan.to_fetch)} path{'s' if len(r.plan.to_fetch) != 1 else ''}"
+                f"{r.check.name}: would build {plural(len(r.plan.to_build), 'derivation')} "
+                f"and fetch {plural(len(r.plan.to_fetch), 'path')}"
             )
             for path in (*r.plan.to_build, *r.plan.to_fetch):
                 print(f"  {path}")
     print("dry run: nothing was built")
 
 
-def print_checks(manifest: Manifest, system: str, json_out: bool) -> None:
+def print_checks(
+    manifest: Manifest, system: str, json_out: bool, unlisted: Sequence[str] = ()
+) -> None:
     """One row a check; names never break, the description's first sentence wraps in the
     width left, a word too long for it folded, never cut (80 columns fit; `--json` has
     everything, systems included)."""
@@ -220,7 +222,12 @@ def print_checks(manifest: Manifest, system: str, json_out: bool) -> None:
             str(len(c.subtests)),
             Text(_first_sentence(c.description)),  # the flake's own words, not rich markup
         )
-    _console().print(table)
+    console = _console()
+    console.print(table)
+    if unlisted:
+        console.print(
+            f"not in the manifest, so never run by vmtest: {', '.join(unlisted)}", markup=False
+        )
 
 
 def _first_sentence(text: str) -> str:

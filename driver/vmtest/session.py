@@ -97,8 +97,10 @@ def _prepare(request: RunRequest, found: _Prepared, deadline: float | None) -> N
 
     version, current = commands.info(request.nix_opts, timeout=left())
     found.system = system = found.system or current
-    manifest = selection.load_manifest(request.flake, system, request.nix_opts, timeout=left())
-    found.checks = selection.select(manifest, system, list(request.names), request.tier)
+    loaded = selection.load(request.flake, system, request.nix_opts, timeout=left())
+    found.checks = selection.select(
+        loaded.manifest, system, list(request.names), request.tier, loaded.unlisted()
+    )
     split = doctor.split_kvm(
         found.checks,
         request.allow_tcg,

@@ -27,8 +27,8 @@ def list_checks(
     from vmtest import output
 
     with handled_errors():
-        manifest, system_ = load_manifest(flake, system, builders, store, option)
-        output.print_checks(manifest, system_, json_out)
+        loaded = load_manifest(flake, system, builders, store, option)
+        output.print_checks(loaded.manifest, loaded.system, json_out, loaded.unlisted())
 
 
 def doctor(json_out: JsonOut = False) -> None:

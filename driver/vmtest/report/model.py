@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from vmtest.errors import BadInput
+from vmtest.text import plural
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -172,5 +173,6 @@ def parse_report(text: str | bytes, source: str = "report") -> RunReport:
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
         raise BadInput(
             f"{source} is not a valid vmtest run report: {where}: {first['msg']}",
-            hint=f"{exc.error_count()} problem(s); reports use schemaVersion {SCHEMA_VERSION}",
+            hint=f"{plural(exc.error_count(), 'problem')} in all; reports use schemaVersion "
+            f"{SCHEMA_VERSION}",
         ) from exc

@@ -26,6 +26,7 @@ from vmtest.report.phrases import (
     subtest_counts,
     subtest_line,
 )
+from vmtest.text import plural
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, JustifyMethod, RenderableType, RenderResult
@@ -132,7 +133,7 @@ def render_markdown(report: RunReport, tail_lines: int = 30) -> str:
     out = [
         f"## {headline(report)}",
         "",
-        f"`{_md_cell(report.flake)}` on `{report.system}`, {len(report.checks)} check(s), "
+        f"`{_md_cell(report.flake)}` on `{report.system}`, {plural(len(report.checks), 'check')}, "
         f"{format_seconds(report.duration)}" + (" (interrupted)" if report.interrupted else ""),
         "",
         "| Check | Status | Total | Evaluate | Build | Boot | Script | Subtests |",

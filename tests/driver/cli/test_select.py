@@ -224,3 +224,62 @@ def test_a_failed_vm_test_points_to_its_interactive_driver_and_its_log(
     assert drv.startswith("/nix/store/") and drv.endswith("-vm-service-test.drv")
     assert Path(drv).exists()  # the real derivation, not "<derivation>"
     assert "<derivation>" not in res.stdout
+
+
+def _with_unlisted_check(flake: Path) -> None:
+    """A check under `checks` that the manifest does not list (a formatter, say)."""
+    nix = flake / "flake.nix"
+    text = nix.read_text()
+    anchor = '          passing = mk "passing" scripts.passing;\n'
+    assert anchor in text
+    nix.write_text(text.replace(anchor, anchor + '          fmt = mk "fmt" scripts.passing;\n'))
+
+
+def test_a_flake_check_the_manifest_does_not_list_is_said_by_name(
+    flake: Path, nix_env: dict[str, str]
+) -> None:
+    _with_unlisted_check(flake)
+    system = ["--system", "x86_64-linux", "--flake", ref(flake)]
+    res = run_vmtest(["manifest", "validate", *system], nix_env)
+    assert res.returncode == 0, res.output  # valid: the manifest lists only what exists
+    assert res.stdout.strip() == "manifest OK: 13 checks, 13 defined for x86_64-linux"
+    assert (
+        "warning: the flake defines 1 check for x86_64-linux that the manifest does not "
+        "list, so vmtest never runs it: fmt"
+    ) in res.stderr
+    res = run_vmtest(["run", "fmt", *system], nix_env)
+    assert res.returncode == 2, res.output
+    assert (
+        "error: check 'fmt' is in the flake's checks.x86_64-linux but not in its manifest"
+    ) in res.stderr
+    assert "unknown check" not in res.stderr
+    assert "nix build .#checks.x86_64-linux.fmt" in res.stderr
+    listed = run_vmtest(["list", *system], nix_env)
+    assert listed.returncode == 0, listed.output
+    assert "not in the manifest, so never run by vmtest: fmt" in listed.stdout
+
+
+_ONE_CHECK_FLAKE = """{
+  outputs = { self }: {
+    lib.vmtestManifest = {
+      schemaVersion = 1;
+      checks = [ {
+        name = "one"; attr = "checks.x86_64-linux.one"; tier = "quick";
+        systems = [ "x86_64-linux" ]; requiresKvm = false; timeoutSeconds = 30;
+        description = "writes a file"; subtests = [ ];
+      } ];
+    };
+    checks.x86_64-linux.one = derivation {
+      name = "one"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo > $out" ];
+    };
+  };
+}
+"""
+
+
+def test_validate_counts_one_check_in_the_singular(tmp_path: Path, nix_env: dict[str, str]) -> None:
+    (tmp_path / "flake.nix").write_text(_ONE_CHECK_FLAKE)
+    args = ["manifest", "validate", "--system", "x86_64-linux", "--flake", ref(tmp_path)]
+    res = run_vmtest(args, nix_env)
+    assert res.returncode == 0, res.output
+    assert res.stdout.strip() == "manifest OK: 1 check, 1 defined for x86_64-linux"
