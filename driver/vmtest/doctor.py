@@ -65,6 +65,8 @@ class Item:
     value: str
     needed_for: Tier | None
     fix: str | None = None
+    #: False when it could not be looked at (no nix to ask): neither ok nor missing.
+    checked: bool = True
 
 
 @dataclass(frozen=True)
@@ -118,11 +120,12 @@ def _nix_items() -> list[Item]:
     try:
         version = commands.version()
     except VmtestError as exc:
+        unknown = "not checked: there is no nix to ask"
         return [
             Item("nix", False, exc.message, "quick", exc.hint),
-            Item("flakes", False, "unknown (no nix)", "quick", commands.FLAKES_HINT),
-            Item("system", False, "unknown (no nix)", "quick"),
-            Item("system-features", False, "unknown (no nix)", "full", FEATURES_FIX),
+            Item("flakes", False, unknown, "quick", checked=False),
+            Item("system", False, unknown, "quick", checked=False),
+            Item("system-features", False, unknown, "full", checked=False),
         ]
     items = [Item("nix", True, f"{version} ({version.text})", "quick")]
     flakes = commands.flakes_enabled()
@@ -156,24 +159,55 @@ def _config(version: NixVersion) -> dict[str, object]:
 
 
 def full_tier_blockers(items: list[Item]) -> list[Item]:
-    """Items that stop the full tier (anything the quick tier needs blocks it too)."""
-    return [i for i in items if not i.ok and i.needed_for is not None]
+    """Items found missing that stop the full tier (what the quick tier needs blocks it too)."""
+    return [i for i in items if not i.ok and i.checked and i.needed_for is not None]
 
 
 def quick_tier_blockers(items: list[Item]) -> list[Item]:
-    """Items that stop the quick tier too (no nix, flakes off)."""
-    return [i for i in items if not i.ok and i.needed_for == "quick"]
+    """Items found missing that stop the quick tier too (no nix, flakes off)."""
+    return [i for i in items if not i.ok and i.checked and i.needed_for == "quick"]
+
+
+def not_checked(items: list[Item]) -> list[Item]:
+    """Items that could not be looked at (nothing to ask without nix)."""
+    return [i for i in items if not i.checked]
+
+
+def verdict(items: list[Item]) -> str:
+    """The doctor's last line: which tier this machine is ready for, and what it lacks."""
+    quick_blockers = quick_tier_blockers(items)
+    quick = ", ".join(i.name for i in quick_blockers)
+    full = ", ".join(i.name for i in full_tier_blockers(items))
+    also = ", ".join(i.name for i in full_tier_blockers(items) if i not in quick_blockers)
+    if quick:  # what blocks the quick tier blocks the full tier too
+        verdict = f"not ready for the quick tier (nor the full tier): missing {quick}"
+        verdict += f"; the full tier also needs {also}" if also else ""
+    elif full:
+        verdict = f"ready for the quick tier; not ready for the full tier: missing {full}"
+    else:
+        verdict = "ready for the quick and the full tier"
+    unknown = ", ".join(i.name for i in not_checked(items))
+    return verdict + (f"; not checked without nix: {unknown}" if unknown else "")
 
 
 def to_json(items: list[Item]) -> str:
     """camelCase throughout, like the run report and the manifest."""
     data = {
         "items": [
-            {"name": i.name, "ok": i.ok, "value": i.value, "neededFor": i.needed_for, "fix": i.fix}
+            {
+                "name": i.name,
+                "ok": i.ok,
+                "checked": i.checked,
+                "value": i.value,
+                "neededFor": i.needed_for,
+                "fix": i.fix,
+            }
             for i in items
         ],
-        "quickReady": not quick_tier_blockers(items),
-        "fullReady": not full_tier_blockers(items),
+        "quickReady": not quick_tier_blockers(items)
+        and all(i.needed_for != "quick" for i in not_checked(items)),
+        "fullReady": not full_tier_blockers(items) and not not_checked(items),
+        "notChecked": [i.name for i in not_checked(items)],
         "missingForQuick": [i.name for i in quick_tier_blockers(items)],
         "missingForFull": [i.name for i in full_tier_blockers(items)],
     }

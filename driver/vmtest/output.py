@@ -247,25 +247,20 @@ def print_doctor(items: list[doc.Item], json_out: bool) -> None:
     for col in ("", "item", "value", "needed for"):
         table.add_column(col)
     for i in items:
-        mark = Text("ok", style="green") if i.ok else Text("MISSING", style="red")
+        mark = (
+            Text("ok", style="green")
+            if i.ok
+            else Text("MISSING", style="red")
+            if i.checked
+            else Text("NOT CHECKED", style="yellow")
+        )
         table.add_row(mark, i.name, Text(i.value), i.needed_for or "-")  # value: nix's words
     console = _console()
     console.print(table)
     for i in items:
         if not i.ok and i.fix:
             console.print(f"{i.name}: {i.fix}", markup=False)
-    quick_blockers = doc.quick_tier_blockers(items)
-    quick = ", ".join(i.name for i in quick_blockers)
-    full = ", ".join(i.name for i in doc.full_tier_blockers(items))
-    also = ", ".join(i.name for i in doc.full_tier_blockers(items) if i not in quick_blockers)
-    if quick:  # what blocks the quick tier blocks the full tier too
-        verdict = f"not ready for the quick tier (nor the full tier): missing {quick}"
-        verdict += f"; the full tier also needs {also}" if also else ""
-    elif full:
-        verdict = f"ready for the quick tier; not ready for the full tier: missing {full}"
-    else:
-        verdict = "ready for the quick and the full tier"
-    console.print(verdict, markup=False)
+    console.print(doc.verdict(items), markup=False)
 
 
 def convert_report(source: Path, junit: Path | None, markdown: Path | None) -> None:
