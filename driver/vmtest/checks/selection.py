@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -82,11 +83,36 @@ def _manifest_json(flake: str, opts: NixOptions, timeout: float | None = None) -
             return attr, commands.eval_json(flake, attr, opts, timeout=timeout)
         except commands.NixCommandFailed as exc:
             if "does not provide attribute" not in exc.message:
+                exc.hint = _flake_hint("\n".join(exc.stderr_tail)) or exc.hint
                 raise
     raise BadInput(
         f"{flake} has no vmtestManifest output (the list of checks vmtest runs)",
         hint="export lib.vmtestManifest from flake.nix; `vmtest manifest schema` shows its shape",
     )
+
+
+# A flake in a git repository is copied with only the files git tracks. Nix 2.8 (seen
+# here): "getting status of '/nix/store/<hash>-source/flake.nix': No such file or
+# directory"; Nix 2.26 (seen here): "Path 'flake.nix' in the repository "/r" is not
+# tracked by Git."
+_UNTRACKED = (
+    re.compile(r"getting status of '/nix/store/[0-9a-z]{32}-source/(?P<file>[^']+)': No such file"),
+    re.compile(r"Path '(?P<file>[^']+)' in the repository \"[^\"]*\" is not tracked by Git"),
+)
+
+
+def _flake_hint(nix_said: str) -> str | None:
+    """What to do when Nix cannot find the flake, or a file of it, at all."""
+    for pattern in _UNTRACKED:
+        if m := pattern.search(nix_said):
+            return (
+                "in a git repository Nix sees only the files git tracks: if "
+                f"{m['file']} exists, run `git add {m['file']}` (the path is from the "
+                "repository's top directory)"
+            )
+    if "could not find a flake.nix file" in nix_said:
+        return "run vmtest in the directory of your flake.nix, or name it: --flake PATH"
+    return None
 
 
 def select(

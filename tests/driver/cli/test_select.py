@@ -5,8 +5,11 @@ the commands printed after a failure."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 from conftest import check_by_name, load_json, ref, requires_nix, run_vmtest
 
 pytestmark = requires_nix
@@ -283,3 +286,30 @@ def test_validate_counts_one_check_in_the_singular(tmp_path: Path, nix_env: dict
     res = run_vmtest(args, nix_env)
     assert res.returncode == 0, res.output
     assert res.stdout.strip() == "manifest OK: 1 check, 1 defined for x86_64-linux"
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_an_untracked_flake_nix_in_a_git_repository_gets_the_git_add_hint(
+    flake: Path, nix_env: dict[str, str]
+) -> None:
+    _git(flake, "init", "-q")
+    _git(flake, "add", *[p.name for p in flake.iterdir() if p.name not in (".git", "flake.nix")])
+    res = run_vmtest(["list", "--flake", str(flake)], nix_env)  # a git flake, not path:
+    assert res.returncode == 2, res.output
+    assert "hint: in a git repository Nix sees only the files git tracks" in res.stderr
+    assert "run `git add flake.nix`" in res.stderr
+    _git(flake, "add", "flake.nix")
+    assert run_vmtest(["list", "--flake", str(flake)], nix_env).returncode == 0
+
+
+def test_no_flake_nix_at_all_says_where_to_run(tmp_path: Path, nix_env: dict[str, str]) -> None:
+    res = run_vmtest(["list"], nix_env, cwd=tmp_path)
+    assert res.returncode == 2, res.output
+    assert "could not find a flake.nix file" in res.stderr
+    assert "hint: run vmtest in the directory of your flake.nix, or name it: --flake PATH" in (
+        res.stderr
+    )
