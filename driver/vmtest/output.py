@@ -20,11 +20,10 @@ from vmtest.report.model import CheckResult, RunReport, Status, parse_report
 from vmtest.report.targets import (
     STDOUT,
     ensure_writable,
-    os_reason,
     to_stdout,
     write_text,
 )
-from vmtest.text import plural
+from vmtest.text import os_reason, plural
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -270,7 +269,7 @@ def convert_report(source: Path, junit: Path | None, markdown: Path | None) -> N
     try:
         text = source.read_text(encoding="utf-8")
     except OSError as exc:
-        raise BadInput(f"cannot read {source}: {exc.strerror}") from exc
+        raise BadInput(f"cannot read {source}: {os_reason(exc)}") from exc
     except UnicodeDecodeError as exc:
         raise BadInput(f"cannot read {source}: not UTF-8 text (a vmtest JSON report?)") from exc
     report = parse_report(text, source=str(source))

@@ -24,3 +24,9 @@ def article(word: str) -> str:
     """`a` or `an` for `word` as it is read aloud: `an aarch64-linux`, `an x86_64-linux`
     (ex-eighty-six), `a riscv64-linux`."""
     return "an" if word[:1].lower() in "aeiox" else "a"
+
+
+def os_reason(exc: OSError) -> str:
+    """The system's reason in words (`read-only file system`), not `[Errno 30] ...`."""
+    reason = exc.strerror or type(exc).__name__
+    return reason[:1].lower() + reason[1:]

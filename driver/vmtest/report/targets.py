@@ -16,6 +16,7 @@ from pathlib import Path
 
 from vmtest.errors import BadInput
 from vmtest.report.github import in_github_actions
+from vmtest.text import os_reason
 
 #: A report path that means standard output (as for `vmtest report --markdown -`).
 STDOUT = "-"
@@ -77,12 +78,6 @@ def _ensure_writable(path: Path, what: str) -> None:
         raise BadInput(f"cannot write {what} {path}: {parent} takes no new files") from exc
     except OSError as exc:
         raise BadInput(f"cannot write {what} {path}: {os_reason(exc)}") from exc
-
-
-def os_reason(exc: OSError) -> str:
-    """The system's reason in words (`read-only file system`), not `[Errno 30] ...`."""
-    reason = exc.strerror or type(exc).__name__
-    return reason[:1].lower() + reason[1:]
 
 
 def write_text(path: Path, text: str) -> None:
