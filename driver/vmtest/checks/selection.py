@@ -91,13 +91,13 @@ def _manifest_json(flake: str, opts: NixOptions, timeout: float | None = None) -
     )
 
 
-# A flake in a git repository is copied with only the files git tracks. Nix 2.8 (seen
-# here): "getting status of '/nix/store/<hash>-source/flake.nix': No such file or
-# directory"; Nix 2.26 (seen here): "Path 'flake.nix' in the repository "/r" is not
-# tracked by Git."
+# A flake in a git repository is copied with only the files git tracks, so an untracked
+# file is missing from the copy. Nix 2.8 (seen here): "getting status of
+# '/nix/store/<hash>-source/flake.nix': No such file or directory"; Nix 2.26 (seen here):
+# "path '/nix/store/<hash>-source/flake.nix' does not exist".
 _UNTRACKED = (
     re.compile(r"getting status of '/nix/store/[0-9a-z]{32}-source/(?P<file>[^']+)': No such file"),
-    re.compile(r"Path '(?P<file>[^']+)' in the repository \"[^\"]*\" is not tracked by Git"),
+    re.compile(r"path '/nix/store/[0-9a-z]{32}-source/(?P<file>[^']+)' does not exist"),
 )
 
 
