@@ -1,10 +1,11 @@
-# ruff: noqa: F821  (driver globals and header names; scriptlint checks these names)
 # vm-config-integrity-test: the evaluated configuration is clean (no failed
 # assertions, no warnings) and the running VM is exactly that configuration.
 # Globals: server (node), subtest, t (driver), Expected (script-header.py).
+#
+# Only globalTimeout bounds the boot: connect() awaits the root shell before the timed
+# waits (see vm-execution-test.py).
 import re
 
-# The boot itself is bounded only by globalTimeout (see vm-execution-test.py).
 UNITS_TIMEOUT = 120
 COMMAND_TIMEOUT = 30
 
@@ -27,6 +28,7 @@ with subtest("configuration evaluates without warnings"):
 
 with subtest("/run/current-system is the built system"):
     server.start()
+    server.connect()
     server.wait_for_unit("multi-user.target", timeout=UNITS_TIMEOUT)
     running = server.succeed("readlink -f /run/current-system", timeout=COMMAND_TIMEOUT)
     t.assertEqual(running.strip(), Expected.toplevel)
