@@ -51,7 +51,7 @@ def lint_scripts(
         Path, typer.Option("--project", help="Project root (has tests/e2e/scripts).")
     ] = Path(),
 ) -> None:
-    """Type-check and lint the VM test scripts against the driver model."""
+    """Check the VM test scripts as nixpkgs' test build does (ty, ruff), plus mypy and rules."""
     from vmtest.scriptlint import lint
 
     with handled_errors():
