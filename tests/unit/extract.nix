@@ -71,7 +71,6 @@ let
     inherit (u)
       name
       isNormalUser
-      enable
       group
       extraGroups
       uid
@@ -81,12 +80,15 @@ let
       initialHashedPassword
       hashedPasswordFile
       ;
+    # users.users.<name>.enable arrived in nixos-25.05; before it every user is created.
+    enable = u.enable or true;
     shell = shellName u.shell;
     openssh.authorizedKeys = {
       inherit (u.openssh.authorizedKeys) keys keyFiles;
     };
   };
 
+  testUserName = l.get [ "vmtest" "testUser" "name" ] null config;
   ssh = config.services.openssh;
   fw = config.networking.firewall;
   grub = config.boot.loader.grub;
@@ -153,7 +155,8 @@ let
         }
         // tcp fw;
     # sshd.nix: listenAddresses = [ { addr; port ? null; } ]; settings is
-    # freeform, a setting set to null is left out of sshd_config.
+    # freeform, a setting that is null (or not set) is left out of sshd_config,
+    # where OpenSSH's own default applies.
     services.openssh =
       if !ssh.enable then
         { enable = false; }
@@ -178,12 +181,22 @@ let
                 "AllowGroups"
                 "DenyUsers"
                 "DenyGroups"
+                "ForceCommand"
+                "UsePAM"
               ]
           );
         };
     virtualisation.docker.enable = config.virtualisation.docker.enable;
     users = {
-      users = builtins.mapAttrs (_: user) config.users.users;
+      # The users a rule asks about: root (sshd's root login), the normal users
+      # (logins, sudo) and the test user; not the system's service accounts.
+      users = builtins.mapAttrs (_: user) (
+        builtins.removeAttrs config.users.users (
+          builtins.filter (
+            n: !(config.users.users.${n}.isNormalUser || n == "root" || n == testUserName)
+          ) (builtins.attrNames config.users.users)
+        )
+      );
       inherit (config.users) mutableUsers;
       groups = builtins.mapAttrs (_: g: { inherit (g) members gid; }) config.users.groups;
     };
@@ -192,7 +205,8 @@ let
       "sudo-rs"
       "doas"
     ] escalationTool;
-    environment.systemPackages = map pkgName config.environment.systemPackages;
+    # Names, each once (every user's shell package is listed again).
+    environment.systemPackages = l.unique (map pkgName config.environment.systemPackages);
     boot = {
       inherit (config.boot) isContainer;
       loader = {
@@ -238,7 +252,7 @@ let
       boot.loader.id = config.system.boot.loader.id;
     };
     vmtest = {
-      testUser.name = l.get [ "vmtest" "testUser" "name" ] null config;
+      testUser.name = testUserName;
       allowPasswordAuthentication = l.get [ "vmtest" "allowPasswordAuthentication" ] false config;
     };
   };

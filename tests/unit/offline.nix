@@ -28,7 +28,8 @@
 #     same ./extract.nix and ./analyse.nix the flake uses;
 #  4. has the traps real NixOS sets for an analysis that forces too much:
 #     filesystems.nix's first assertion, whose message does not evaluate
-#     unless it fails, and sshd.nix's "addr must be specified" assertion.
+#     unless it fails, and sshd.nix's assertions, whose first boolean fails to
+#     evaluate on a listenAddresses entry without addr.
 #
 # What it cannot show (needs a real NixOS evaluation, i.e. nixpkgs): all other
 # modules' definitions, assertions and warnings, and whether the system
@@ -180,6 +181,7 @@ let
     "services.openssh.settings.PermitRootLogin" = opt "str" "prohibit-password";
     "services.openssh.settings.PasswordAuthentication" = opt "bool" true;
     "services.openssh.settings.KbdInteractiveAuthentication" = opt "bool" true;
+    "services.openssh.settings.UsePAM" = opt "bool" true;
     "services.openssh.settings.<name>" = pattern "anything";
     "programs.ssh.package" = opt "package" stubPkgs.openssh;
     "virtualisation.docker.enable" = opt "bool" false;
@@ -521,11 +523,26 @@ let
         }
       )
     ]
-    # sshd.nix (nixos-24.11), under mkIf cfg.enable.
+    # sshd.nix (nixos-24.11 and later), under mkIf cfg.enable, in its order:
+    # the Kerberos assertion matches the generated sshd_config, which has a
+    # "ListenAddress ${addr}" line per entry, so an entry without addr fails
+    # there ("cannot coerce null to a string"), before the assertion that
+    # names it: NixOS never shows "addr must be specified".
     ++ (
       if cfg.services.openssh.enable then
-        map (a: {
-          assertion = a.addr or null != null;
+        [
+          {
+            assertion =
+              builtins.match ".*KerberosAuthentication yes.*" (
+                builtins.concatStringsSep "" (
+                  map (a: "ListenAddress ${a.addr}\n") cfg.services.openssh.listenAddresses
+                )
+              ) == null;
+            message = "cannot enable Kerberos authentication without using a package with Kerberos support";
+          }
+        ]
+        ++ map (a: {
+          assertion = a.addr != null;
           message = "addr must be specified in each listenAddresses entry";
         }) cfg.services.openssh.listenAddresses
       else
@@ -625,6 +642,14 @@ let
       };
     };
     security = builtins.mapAttrs withRuleDefaults merged.security;
+    services = merged.services // {
+      openssh = merged.services.openssh // {
+        listenAddresses = map (a: {
+          addr = null;
+          port = null;
+        } // a) merged.services.openssh.listenAddresses;
+      };
+    };
     fileSystems = builtins.mapAttrs (n: fs: {
       mountPoint = n;
       device = null;
