@@ -18,7 +18,7 @@ from nixeval import UNIT, checked, eval_json, run
 # A fake NixOS result. `assertions` and `toplevelThrow` break it; `config` is
 # merged recursively over the defaults (packages and lists are replaced).
 STUB = """
-{ assertions ? [ ], toplevelThrow ? null, config ? { } }:
+{ assertions ? [ ], warnings ? [ ], toplevelThrow ? null, config ? { } }:
 let
   pkg = n: { type = "derivation"; pname = n; name = "${n}-1.0"; };
   failed = builtins.filter (a: !a.assertion) assertions;
@@ -29,55 +29,83 @@ let
       throw toplevelThrow
     else
       derivation { name = "nixos-system-vmtest"; system = "x86_64-linux"; builder = "/bin/sh"; };
+  sudoRule = x: { users = [ ]; groups = [ ]; host = "ALL"; runAs = "ALL:ALL"; } // x;
   defaults = {
     virtualisation.docker.enable = true;
     nixpkgs.hostPlatform.system = "x86_64-linux";
-    networking.firewall = {
-      enable = true;
-      allowedTCPPorts = [ 22 ];
-      allowedTCPPortRanges = [ ];
-      interfaces = { };
+    networking = {
+      hostName = "vmtest";
+      firewall = {
+        enable = true;
+        allowedTCPPorts = [ 22 ];
+        allowedTCPPortRanges = [ ];
+        trustedInterfaces = [ "lo" ];
+        interfaces = { };
+      };
     };
     services.openssh = {
       enable = true;
       ports = [ 22 ];
+      listenAddresses = [ ];
+      startWhenNeeded = false;
       settings = {
         PermitRootLogin = "no";
         PasswordAuthentication = false;
         KbdInteractiveAuthentication = false;
+        AllowUsers = null;
+        AllowGroups = null;
+        DenyUsers = null;
+        DenyGroups = null;
       };
     };
-    users.users.dev = {
-      isNormalUser = true;
-      enable = true;
-      group = "users";
-      extraGroups = [ "wheel" "docker" ];
-      shell = pkg "bash-interactive" // { shellPath = "/bin/bash"; };
-      password = null;
-      initialPassword = "dev";
-      hashedPassword = null;
-      initialHashedPassword = null;
-      hashedPasswordFile = null;
-      openssh.authorizedKeys = { keys = [ ]; keyFiles = [ ]; };
+    users = {
+      mutableUsers = true;
+      groups.wheel = { members = [ "dev" ]; gid = 1; };
+      users.dev = {
+        name = "dev";
+        uid = 1000;
+        isNormalUser = true;
+        enable = true;
+        group = "users";
+        extraGroups = [ "wheel" "docker" ];
+        shell = pkg "bash-interactive" // { shellPath = "/bin/bash"; };
+        password = null;
+        initialPassword = "dev";
+        hashedPassword = null;
+        initialHashedPassword = null;
+        hashedPasswordFile = null;
+        openssh.authorizedKeys = { keys = [ ]; keyFiles = [ ]; };
+      };
     };
-    security = { sudo.enable = true; sudo-rs.enable = false; };
+    security = {
+      sudo = {
+        enable = true;
+        wheelNeedsPassword = true;
+        defaultOptions = [ "SETENV" ];
+        extraRules = [
+          (sudoRule { users = [ "root" ]; commands = [ { command = "ALL"; options = [ "SETENV" ]; } ]; })
+          (sudoRule { groups = [ "wheel" ]; commands = [ { command = "ALL"; options = [ "SETENV" ]; } ]; })
+        ];
+      };
+      sudo-rs.enable = false;
+      doas.enable = false;
+    };
     environment.systemPackages = [ (pkg "openssh") (pkg "git") ];
     boot = {
       isContainer = false;
       loader = {
-        grub = { enable = true; devices = [ "/dev/vda" ]; mirroredBoots = [ ]; };
+        grub = { enable = true; efiSupport = false; devices = [ "/dev/vda" ]; mirroredBoots = [ ]; };
         systemd-boot.enable = false;
         generic-extlinux-compatible.enable = false;
       };
     };
-    fileSystems."/" = { device = "/dev/disk/by-label/nixos"; fsType = "ext4"; };
+    fileSystems."/" = { mountPoint = "/"; device = "/dev/disk/by-label/nixos"; fsType = "ext4"; };
     system = {
       stateVersion = "26.05";
       boot.loader.id = "grub";
       build.toplevel = toplevel;
     };
-    inherit assertions;
-    warnings = [ ];
+    inherit assertions warnings;
     vmtest = { testUser.name = "dev"; allowPasswordAuthentication = false; };
   };
   update =
@@ -110,7 +138,7 @@ def data_expr(stub: Path, args: str) -> str:
 def findings(tmp_path: Path, args: str = "{ }") -> list[dict[str, Any]]:
     stub = write_stub(tmp_path)
     result: list[dict[str, Any]] = eval_json(
-        f"(import {UNIT / 'rules.nix'}).analyse ({data_expr(stub, args)})"
+        f"import {UNIT / 'analyse.nix'} ({data_expr(stub, args)})"
     )
     return result
 
@@ -168,7 +196,7 @@ def test_port_22_opened_by_range_is_reachable_per_interface_only_warned(tmp_path
     assert findings(tmp_path, f"{{ config = {by_range}; }}") == []
     per_interface = (
         "{ networking.firewall = { allowedTCPPorts = [ ];"
-        "  interfaces.eth1.allowedTCPPorts = [ 22 ]; }; }"
+        "  interfaces.eth1 = { allowedTCPPorts = [ 22 ]; allowedTCPPortRanges = [ ]; }; }; }"
     )
     assert [
         (f["id"], f["severity"]) for f in findings(tmp_path, f"{{ config = {per_interface}; }}")
@@ -216,12 +244,72 @@ def test_an_error_in_the_configuration_is_not_reported_from_the_rules(tmp_path: 
 
 def test_doas_groups_and_listen_addresses_reach_the_rules(tmp_path: Path) -> None:
     config = (
-        "{ config = { security = { sudo.enable = false; doas = { enable = true; wheelNeedsPassword = true; }; };"
+        "{ config = { security = { sudo.enable = false; doas = { enable = true; wheelNeedsPassword = true;"
+        '      extraRules = [ { users = [ ]; groups = [ "wheel" ]; noPass = false; persist = false;'
+        "        keepEnv = false; runAs = null; cmd = null; args = null; } ]; }; };"
         '    users.users.dev.extraGroups = [ "wheel" ];'
-        '    users.groups.docker.members = [ "dev" ];'
+        '    users.groups.docker = { members = [ "dev" ]; gid = 131; };'
         '    services.openssh.listenAddresses = [ { addr = "0.0.0.0"; port = 2222; } ]; }; }'
     )
     result = findings(tmp_path, config)
     assert [(f["id"], f["message"]) for f in result] == [
         ("ssh-port", "sshd does not listen on port 22 (listenAddresses = 0.0.0.0:2222)")
     ]
+
+
+# ---- Force only what NixOS forces (nixos/modules/system/activation/top-level.nix) ----
+
+
+def test_a_passing_assertions_message_is_never_read(tmp_path: Path) -> None:
+    # filesystems.nix: the message reads `fileSystems'.cycle`, which exists only
+    # when the assertion fails; NixOS evaluates messages of failing ones only.
+    args = '{ assertions = [ { assertion = true; message = "path ${({ }).cycle}"; } ]; }'
+    assert findings(tmp_path, args) == []
+
+
+def test_a_failed_assertion_is_all_nixos_reads_and_all_that_is_judged(tmp_path: Path) -> None:
+    # sshd.nix asserts addr != null for each listenAddresses entry. NixOS stops at
+    # the failed assertion: no warning is shown, no other option is judged (the
+    # ssh-port rule would otherwise read the null address).
+    args = (
+        '{ assertions = [ { assertion = false; message = "addr must be specified in each listenAddresses entry"; } ];'
+        '  warnings = [ (throw "NixOS shows no warning after a failed assertion") ];'
+        "  config.services.openssh.listenAddresses = [ { addr = null; port = 22; } ]; }"
+    )
+    assert [(f["id"], f["message"]) for f in findings(tmp_path, args)] == [
+        (
+            "nixos-assertions",
+            "NixOS assertion failed: addr must be specified in each listenAddresses entry",
+        )
+    ]
+
+
+def test_a_system_that_does_not_instantiate_names_the_nix_eval_that_shows_why(
+    tmp_path: Path,
+) -> None:
+    (finding,) = findings(tmp_path, '{ toplevelThrow = "Only one bootloader can be enabled"; }')
+    assert finding["message"] == (
+        "The system derivation does not instantiate: nix eval --raw"
+        " .#nixosConfigurations.vm.config.system.build.toplevel.drvPath shows why"
+    )
+
+
+def test_the_root_file_system_is_the_one_mounted_on_slash(tmp_path: Path) -> None:
+    # filesystems.nix: mountPoint defaults to the attribute name; any name may carry "/".
+    config = (
+        '{ config.fileSystems = { "/".mountPoint = "/data";'
+        '    rootfs = { mountPoint = "/"; device = "/dev/vdb"; fsType = "xfs"; }; }; }'
+    )
+    stub = write_stub(tmp_path)
+    root = eval_json(f"({data_expr(stub, config)}).fileSystems")
+    assert root == {"/": {"device": "/dev/vdb", "fsType": "xfs"}}
+
+
+def test_a_disabled_services_settings_are_not_read(tmp_path: Path) -> None:
+    # sshd.nix reads its settings under mkIf cfg.enable; so does the extraction.
+    config = (
+        "{ config.services.openssh = { enable = false;"
+        '    ports = throw "ports of a disabled sshd";'
+        '    settings.PermitRootLogin = throw "settings of a disabled sshd"; }; }'
+    )
+    assert [f["id"] for f in findings(tmp_path, config)] == ["openssh-enabled"]

@@ -16,6 +16,7 @@
 }:
 let
   r = import ./rules.nix;
+  analyse = import ./analyse.nix;
   report = import ./report.nix {
     inherit logCommand;
     ruleCount = builtins.length r.rules;
@@ -23,7 +24,7 @@ let
     # is reported from reading it (./extract.nix), never from inside a rule.
     analyses = map (c: {
       inherit (c) name;
-      findings = builtins.seq c.data (r.analyse c.data);
+      findings = builtins.seq c.data (analyse c.data);
     }) configs;
   };
 in

@@ -1,17 +1,41 @@
 # From an evaluated NixOS system (the result of nixpkgs.lib.nixosSystem) to
-# the plain, config-shaped data the rules read (see ./rules.nix).
+# the plain, config-shaped data the rules read (see ./rules.nix). Builtins only.
 #
-# Lazy and minimal: it reads only the option values the rules need, never
-# builds anything, and forces `system.build.toplevel.drvPath` (instantiation,
-# not a build) only for the system-instantiates rule. Builtins only.
+# The principle: force only what NixOS itself forces when it builds the system.
 #
-# What `builtins.tryEval` can and cannot do here: it catches `throw` and
-# `assert` failures (NixOS reports failed assertions with a throw) but gives
-# no message, so a caught failure is reported without its text (the finding's
-# fix says which `nix eval` shows it). Errors that are not throws (a missing
-# attribute, a type error, infinite recursion, `abort`) are not catchable: the
-# check's evaluation itself fails and Nix prints the error with its trace
-# (its message, from the module system, names the user's file and option).
+#  1. Assertions first, as nixos/modules/system/activation/top-level.nix does
+#     (nixos-24.11: `failedAssertions = map (x: x.message) (filter (x:
+#     !x.assertion) config.assertions)`; newer trees call
+#     lib.asserts.checkAssertWarn, which does the same): every assertion's
+#     boolean, then the messages of the FAILING ones only. A passing
+#     assertion's message may not evaluate at all (filesystems.nix builds its
+#     first two from `fileSystems'.cycle`, which exists only when it fails).
+#     When one fails, NixOS throws "Failed assertions: ..." and reads nothing
+#     else, not even its warnings: neither does this file. The data is then
+#     the failed assertions alone, and ./analyse.nix runs only the rules on
+#     evaluation itself (the other rules would judge a configuration NixOS
+#     refuses, e.g. a listenAddresses entry without addr).
+#  2. Otherwise every warning, as top-level.nix shows them (lib.showWarnings,
+#     before the system is built).
+#  3. `system.build.toplevel.drvPath` (instantiation, not a build) inside
+#     `builtins.tryEval`. That catches `throw` and `assert`, so the module
+#     system's errors (an undeclared option, a value not of the option's type,
+#     conflicting definitions, "Only one bootloader can be enabled") are
+#     caught, but it keeps no message: the finding names the `nix eval` that
+#     shows it. Not catchable (the check's evaluation fails and Nix prints the
+#     error itself): a missing attribute, a Nix-level type error such as
+#     coercing null to a string, infinite recursion, `abort`.
+#  4. The option values the rules read, each only where building the system
+#     reads it too (a disabled service's settings are not read: NixOS's
+#     modules read them under `mkIf cfg.enable`, and the rules need only its
+#     `enable`). So reading them fails only where building the system fails
+#     too, and then with the same error, which Nix prints with the module
+#     system's message naming the user's file and option. Nothing here reads
+#     a value under `tryEval` to hide its failure.
+#
+# A rule author who needs a new value adds it below, read under the same
+# condition under which NixOS reads it, and to the data shape at the top of
+# ./rules.nix.
 {
   name,
   expectedPlatform,
@@ -20,6 +44,14 @@
 let
   inherit (nixos) config options;
   l = import ./lib.nix;
+  genAttrs =
+    names: f:
+    builtins.listToAttrs (
+      map (n: {
+        name = n;
+        value = f n;
+      }) names
+    );
 
   pkgName = p: p.pname or (builtins.parseDrvName (p.name or "")).name;
 
@@ -36,140 +68,240 @@ let
       baseNameOf (toString s);
 
   user = u: {
-    name = u.name or null;
-    isNormalUser = u.isNormalUser or false;
+    inherit (u)
+      name
+      isNormalUser
+      group
+      extraGroups
+      uid
+      password
+      initialPassword
+      hashedPassword
+      initialHashedPassword
+      hashedPasswordFile
+      ;
+    # users.users.<name>.enable arrived in nixos-25.05; before it every user is created.
     enable = u.enable or true;
-    group = u.group or "";
-    extraGroups = u.extraGroups or [ ];
-    shell = shellName (u.shell or null);
-    password = u.password or null;
-    initialPassword = u.initialPassword or null;
-    hashedPassword = u.hashedPassword or null;
-    initialHashedPassword = u.initialHashedPassword or null;
-    hashedPasswordFile = u.hashedPasswordFile or null;
+    shell = shellName u.shell;
     openssh.authorizedKeys = {
-      keys = u.openssh.authorizedKeys.keys or [ ];
-      keyFiles = u.openssh.authorizedKeys.keyFiles or [ ];
+      inherit (u.openssh.authorizedKeys) keys keyFiles;
     };
   };
 
+  testUserName = l.get [ "vmtest" "testUser" "name" ] null config;
   ssh = config.services.openssh;
+  fw = config.networking.firewall;
   grub = config.boot.loader.grub;
 
   # Set by the configuration, not by the option's default (priority 1500).
   stateVersionSet = (options.system.stateVersion.highestPrio or 0) < 1500;
 
-  # top-level.nix (read at 01502f439c6a734621f212e450e7a6a9f35a0c5f) builds
-  # toplevel as lib.asserts.checkAssertWarn assertions warnings baseSystem;
-  # checkAssertWarn (lib/asserts.nix, stored copies 611725719 and 54193604583)
-  # `throw`s "Failed assertions: ..." and only traces warnings, so a failed
-  # assertion is caught here and reported from `assertions` below.
-  toplevel = builtins.tryEval config.system.build.toplevel.drvPath;
-  data = {
-    _analysis = {
-      inherit name expectedPlatform;
-      # qemu-vm.nix (the direct-boot test VM) declares virtualisation.useBootLoader.
-      vmOnly = config.virtualisation ? useBootLoader;
-      instantiates = toplevel.success;
-      instantiationError = null;
-    };
+  # sudo.nix and sudo-rs.nix: extraRules = [ { users; groups; host; runAs;
+  # commands = [ "cmd" | { command; options; } ]; } ], the module's own root
+  # and wheel rules included (mkOrder 400 and 600); doas.nix: [ { users;
+  # groups; noPass; runAs; cmd; args; ... } ] with its wheel rule (mkOrder 600).
+  sudoRule = r: {
+    inherit (r)
+      users
+      groups
+      host
+      runAs
+      ;
+    commands = map (c: if builtins.isString c then c else { inherit (c) command options; }) r.commands;
+  };
+  doasRule = r: {
+    inherit (r)
+      users
+      groups
+      noPass
+      persist
+      keepEnv
+      runAs
+      cmd
+      args
+      ;
+  };
+  escalationTool =
+    tool:
+    let
+      cfg = config.security.${tool};
+    in
+    if !(cfg.enable or false) then
+      { enable = false; }
+    else
+      {
+        inherit (cfg) enable wheelNeedsPassword;
+        extraRules = map (if tool == "doas" then doasRule else sudoRule) cfg.extraRules;
+      }
+      // (if cfg ? defaultOptions then { inherit (cfg) defaultOptions; } else { });
+
+  # 4. The option values (paths and shapes are those of ./rules.nix).
+  values = {
     nixpkgs.hostPlatform = config.nixpkgs.hostPlatform.system;
-    # Global and per-interface openings (firewall.nix read at
-    # 0192bb844360b5b42ebaf7f575f84d79910a5927: allowedTCPPorts and
-    # allowedTCPPortRanges = [ { from; to; } ], both also under interfaces.<name>).
+    networking.hostName = config.networking.hostName;
+    # firewall.nix (nixos-24.11): allowedTCPPorts and allowedTCPPortRanges =
+    # [ { from; to; } ], both also under interfaces.<name>; with the firewall
+    # on, trustedInterfaces always holds "lo".
     networking.firewall =
       let
-        fw = config.networking.firewall;
-        tcp = x: {
-          allowedTCPPorts = x.allowedTCPPorts or [ ];
-          allowedTCPPortRanges = x.allowedTCPPortRanges or [ ];
-        };
+        tcp = x: { inherit (x) allowedTCPPorts allowedTCPPortRanges; };
       in
-      {
-        inherit (fw) enable;
-        trustedInterfaces = fw.trustedInterfaces or [ ];
-        interfaces = builtins.mapAttrs (_: tcp) (fw.interfaces or { });
-      }
-      // tcp fw;
-    services.openssh = {
-      inherit (ssh) enable ports;
-      # sshd.nix: listenAddresses = [ { addr; port ? null; } ] (see ./semantics.nix).
-      listenAddresses = map (a: {
-        inherit (a) addr;
-        port = a.port or null;
-      }) (ssh.listenAddresses or [ ]);
-      settings = {
-        PermitRootLogin = ssh.settings.PermitRootLogin or null;
-        PasswordAuthentication = ssh.settings.PasswordAuthentication or null;
-        KbdInteractiveAuthentication = ssh.settings.KbdInteractiveAuthentication or null;
-      };
-    };
-    virtualisation.docker.enable = config.virtualisation.docker.enable or false;
-    users = {
-      users = builtins.mapAttrs (_: user) config.users.users;
-      mutableUsers = config.users.mutableUsers or true;
-      groups = builtins.mapAttrs (_: g: { members = g.members or [ ]; }) (config.users.groups or { });
-    };
-    # sudo.nix, sudo-rs.nix, doas.nix: enable and wheelNeedsPassword (default true).
-    security = builtins.listToAttrs (
-      map
-        (tool: {
-          name = tool;
-          value = {
-            enable = l.get [ "security" tool "enable" ] false config;
-            wheelNeedsPassword = l.get [ "security" tool "wheelNeedsPassword" ] true config;
-          };
-        })
-        [
-          "sudo"
-          "sudo-rs"
-          "doas"
-        ]
-    );
-    environment.systemPackages = map pkgName config.environment.systemPackages;
-    boot = {
-      isContainer = config.boot.isContainer or false;
-      loader = {
-        grub = {
-          inherit (grub) enable;
-          efiSupport = grub.efiSupport or false;
-          # grub.nix installs to the devices of every mirroredBoots entry
-          # (derived from `devices`/`device`, or set directly).
-          devices = l.unique (grub.devices ++ builtins.concatMap (m: m.devices) (grub.mirroredBoots or [ ]));
+      if !fw.enable then
+        { enable = false; }
+      else
+        {
+          inherit (fw) enable trustedInterfaces;
+          interfaces = builtins.mapAttrs (_: tcp) fw.interfaces;
+        }
+        // tcp fw;
+    # sshd.nix: listenAddresses = [ { addr; port ? null; } ]; settings is
+    # freeform, a setting that is null (or not set) is left out of sshd_config,
+    # where OpenSSH's own default applies.
+    services.openssh =
+      if !ssh.enable then
+        { enable = false; }
+      else
+        {
+          inherit (ssh) enable ports startWhenNeeded;
+          listenAddresses = map (a: {
+            inherit (a) addr;
+            port = a.port or null;
+          }) ssh.listenAddresses;
+          settings = builtins.listToAttrs (
+            map
+              (k: {
+                name = k;
+                value = ssh.settings.${k} or null;
+              })
+              [
+                "PermitRootLogin"
+                "PasswordAuthentication"
+                "KbdInteractiveAuthentication"
+                "AllowUsers"
+                "AllowGroups"
+                "DenyUsers"
+                "DenyGroups"
+                "ForceCommand"
+                "UsePAM"
+              ]
+          );
         };
-        systemd-boot.enable = config.boot.loader.systemd-boot.enable or false;
-        generic-extlinux-compatible.enable =
-          config.boot.loader.generic-extlinux-compatible.enable or false;
-      };
+    virtualisation.docker.enable = config.virtualisation.docker.enable;
+    users = {
+      # The users a rule asks about: root (sshd's root login), the normal users
+      # (logins, sudo) and the test user; not the system's service accounts.
+      users = builtins.mapAttrs (_: user) (
+        builtins.removeAttrs config.users.users (
+          builtins.filter (
+            n: !(config.users.users.${n}.isNormalUser || n == "root" || n == testUserName)
+          ) (builtins.attrNames config.users.users)
+        )
+      );
+      inherit (config.users) mutableUsers;
+      groups = builtins.mapAttrs (_: g: { inherit (g) members gid; }) config.users.groups;
     };
+    security = genAttrs [
+      "sudo"
+      "sudo-rs"
+      "doas"
+    ] escalationTool;
+    # Names, each once (every user's shell package is listed again).
+    environment.systemPackages = l.unique (map pkgName config.environment.systemPackages);
+    boot = {
+      inherit (config.boot) isContainer;
+      loader = {
+        # grub.nix installs to the devices of every mirroredBoots entry
+        # (derived from `devices`/`device`, or set directly).
+        grub =
+          if !grub.enable then
+            { enable = false; }
+          else
+            {
+              inherit (grub) enable efiSupport;
+              devices = l.unique (grub.devices ++ builtins.concatMap (m: m.devices) grub.mirroredBoots);
+            };
+      }
+      # Every loader module of the tree that has an enable option (limine
+      # arrived after 24.11; a missing one is off).
+      // genAttrs [
+        "systemd-boot"
+        "generic-extlinux-compatible"
+        "generationsDir"
+        "raspberryPi"
+        "limine"
+      ] (loader: { enable = config.boot.loader.${loader}.enable or false; });
+    };
+    # The root file system is the one mounted on "/" (filesystems.nix:
+    # mountPoint defaults to the attribute name, but any name may carry it).
     fileSystems =
-      if config.fileSystems ? "/" then
+      let
+        roots = builtins.filter (fs: fs.mountPoint == "/") (builtins.attrValues config.fileSystems);
+      in
+      if roots == [ ] then
+        { }
+      else
         {
           "/" = {
-            inherit (config.fileSystems."/") device fsType;
+            inherit (builtins.head roots) device fsType;
           };
-        }
-      else
-        { };
+        };
     system = {
       stateVersion = if stateVersionSet then config.system.stateVersion else null;
-      # Set by the enabled boot loader module ("" without one; top-level.nix).
-      boot.loader.id = config.system.boot.loader.id or "";
+      # Set by the enabled boot loader module ("" without one; top-level.nix);
+      # the option has no type, so two loaders join their ids ("grubsystemd-boot").
+      boot.loader.id = config.system.boot.loader.id;
     };
-    assertions = map (a: {
-      inherit (a) assertion message;
-    }) config.assertions;
-    inherit (config) warnings;
     vmtest = {
-      testUser.name = l.get [ "vmtest" "testUser" "name" ] null config;
+      testUser.name = testUserName;
       allowPasswordAuthentication = l.get [ "vmtest" "allowPasswordAuthentication" ] false config;
     };
   };
+
+  # 1. Assertions: the booleans, then the failing ones' messages.
+  failedAssertions = map (a: {
+    assertion = false;
+    inherit (a) message;
+  }) (builtins.filter (a: !a.assertion) config.assertions);
+
+  # 3.
+  toplevel = builtins.tryEval config.system.build.toplevel.drvPath;
+
+  analysis = {
+    inherit name expectedPlatform;
+    # qemu-vm.nix (the direct-boot test VM) declares virtualisation.useBootLoader.
+    vmOnly = config.virtualisation ? useBootLoader;
+  };
+
+  data =
+    if failedAssertions != [ ] then
+      {
+        _analysis = analysis // {
+          # Not evaluated: NixOS throws on the failed assertions first.
+          instantiates = false;
+          instantiationError = null;
+        };
+        assertions = failedAssertions;
+        warnings = [ ];
+      }
+    else
+      values
+      // {
+        _analysis = analysis // {
+          instantiates = toplevel.success;
+          instantiationError =
+            if toplevel.success then
+              null
+            else
+              "nix eval --raw .#nixosConfigurations.${name}.config.system.build.toplevel.drvPath shows why";
+        };
+        assertions = [ ];
+        # 2. As NixOS shows them.
+        inherit (config) warnings;
+      };
 in
-# Forced here, whole, before any rule reads it: an error in the configuration
-# (an unknown option, a type error) is then raised while reading that option,
-# with the module system's message naming the file that defines it, and not
-# from inside ./rules.nix.
+# Forced here, whole, before any rule reads it (only what is described above
+# is in it): an error raised while reading it is the configuration's (the
+# module system's message names the user's file and option), never a rule's.
 builtins.addErrorContext "while reading nixosConfigurations.${name} for the quick tier's analysis" (
   builtins.deepSeq data data
 )

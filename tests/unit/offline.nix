@@ -13,22 +13,29 @@
 #  2. merges the definitions the way lib/modules.nix does: per option, the
 #     highest priority wins (mkForce 50 < plain 100 < mkDefault 1000 < option
 #     default 1500), list options concatenate the definitions of that
-#     priority, other options must agree (else "conflicting definition
+#     priority in mkOrder order (mkBefore 500, plain 1000, mkAfter 1500;
+#     stable), other options must agree (else "conflicting definition
 #     values"); mkIf/mkMerge are pushed down to each option, and each value is
 #     type-checked (a wrong type fails naming option and file). NOT modelled:
-#     mkOrder/mkBefore/mkAfter (lists keep file order), `apply`, submodule
-#     defaults beyond the ones below, and an attribute under a false mkIf still
-#     exists (its options take their defaults);
-#  3. adds, as definitions, the few effects of nixpkgs modules the rules read
+#     `apply`, submodule defaults beyond the ones below, and an attribute
+#     under a false mkIf still exists (its options take their defaults);
+#  3. adds, as definitions, the effects of nixpkgs modules the rules read
 #     (sshd opening its ports, programs.ssh and system-path putting packages
-#     in environment.systemPackages, docker and sudo adding theirs, normal
-#     users' group and shell), and turns the result into the rules' data with
-#     the same ./extract.nix the flake uses.
+#     in environment.systemPackages, docker and sudo adding theirs, the
+#     built-in sudo/sudo-rs/doas rules, the firewall trusting "lo", normal
+#     users' group and shell, each loader's system.boot.loader.id, joined
+#     when two are on), and turns the result into the rules' data with the
+#     same ./extract.nix and ./analyse.nix the flake uses;
+#  4. has the traps real NixOS sets for an analysis that forces too much:
+#     filesystems.nix's first assertion, whose message does not evaluate
+#     unless it fails, and sshd.nix's assertions, whose first boolean fails to
+#     evaluate on a listenAddresses entry without addr.
 #
 # What it cannot show (needs a real NixOS evaluation, i.e. nixpkgs): all other
-# modules' definitions, their NixOS assertions and warnings, and whether the
-# system derivation instantiates. Those three rules are listed in
-# `notEvaluated`; their data here is empty, not "passed".
+# modules' definitions, assertions and warnings, and whether the system
+# derivation instantiates. Those rules are listed in `notEvaluated`; their
+# data here is empty, not "passed". Real evaluations are recorded in
+# ./recorded (see ./README.md) and checked against this model.
 {
   module ? ../../machines/nixos/vm-shared.nix,
   # Extra definitions merged with the module's, like a second module (e.g. to
@@ -169,10 +176,12 @@ let
     "services.openssh.openFirewall" = opt "bool" true;
     "services.openssh.ports" = opt "listOf port" [ 22 ];
     "services.openssh.listenAddresses" = opt "listOf attrs" [ ];
+    "services.openssh.startWhenNeeded" = opt "bool" false;
     "services.openssh.package" = opt "package" stubPkgs.openssh;
     "services.openssh.settings.PermitRootLogin" = opt "str" "prohibit-password";
     "services.openssh.settings.PasswordAuthentication" = opt "bool" true;
     "services.openssh.settings.KbdInteractiveAuthentication" = opt "bool" true;
+    "services.openssh.settings.UsePAM" = opt "bool" true;
     "services.openssh.settings.<name>" = pattern "anything";
     "programs.ssh.package" = opt "package" stubPkgs.openssh;
     "virtualisation.docker.enable" = opt "bool" false;
@@ -182,6 +191,11 @@ let
     "security.sudo-rs.wheelNeedsPassword" = opt "bool" true;
     "security.doas.enable" = opt "bool" false;
     "security.doas.wheelNeedsPassword" = opt "bool" true;
+    "security.sudo.extraRules" = opt "listOf attrs" [ ];
+    "security.sudo.defaultOptions" = opt "listOf str" [ "SETENV" ];
+    "security.sudo-rs.extraRules" = opt "listOf attrs" [ ];
+    "security.sudo-rs.defaultOptions" = opt "listOf str" [ "SETENV" ];
+    "security.doas.extraRules" = opt "listOf attrs" [ ];
     "environment.systemPackages" = opt "listOf package" [ ];
     # No default: system-path.nix defines it (see `effects`).
     "environment.corePackages" = pattern "listOf package";
@@ -211,6 +225,9 @@ let
     "users.users.<name>.openssh.authorizedKeys.keyFiles" = pattern "listOf anything";
     "fileSystems.<name>.device" = pattern "nullOr str";
     "fileSystems.<name>.fsType" = pattern "str";
+    "fileSystems.<name>.mountPoint" = pattern "str";
+    "users.users.<name>.uid" = pattern "nullOr int";
+    "users.groups.<name>.gid" = pattern "nullOr int";
   };
 
   split = p: builtins.filter builtins.isString (builtins.split "\\." p);
@@ -319,7 +336,7 @@ let
     else if is "merge" v then
       builtins.concatMap (c: peel (def // { value = c; })) v.contents
     else if is "order" v then
-      peel (def // { value = v.content; })
+      peel (def // { order = v.priority; value = v.content; })
     else
       [ def ];
 
@@ -362,7 +379,17 @@ let
     if active == [ ] then
       (if o == null then null else o.default or null)
     else if o != null && l.hasPrefix "listOf " o.type then
-      builtins.concatLists values
+      # lib/modules.nix sortProperties: by mkOrder priority (default 1000), stable.
+      builtins.concatLists (
+        map (x: x.value) (
+          builtins.sort (a: b: a.order < b.order) (
+            builtins.genList (i: {
+              inherit (builtins.elemAt top i) order;
+              value = builtins.elemAt values i;
+            }) (builtins.length top)
+          )
+        )
+      )
     else if builtins.all (v: v == builtins.head values) values then
       builtins.head values
     else
@@ -374,6 +401,7 @@ let
   def = file: prio: value: {
     inherit file prio value;
     conds = [ ];
+    order = 1000;
   };
   defaults = map (p: def "nixpkgs: option default" 1500 (setPath (split p) options.${p}.default)) (
     builtins.filter (p: options.${p} ? default) exact
@@ -418,7 +446,108 @@ let
         boot.loader.grub.devices = [ cfg.boot.loader.grub.device ];
       }
     ))
+    # firewall.nix (nixos-24.11): config = mkIf cfg.enable { ...
+    # networking.firewall.trustedInterfaces = [ "lo" ]; }
+    (when cfg.networking.firewall.enable (
+      def "nixpkgs: services/networking/firewall.nix" 100 {
+        networking.firewall.trustedInterfaces = [ "lo" ];
+      }
+    ))
+  ]
+  # sudo.nix and sudo-rs.nix (nixos-24.11): extraRules gets root's rule at
+  # mkOrder 400 and wheel's at mkOrder 600, NOPASSWD unless wheelNeedsPassword,
+  # each with defaultOptions; doas.nix: wheel's at mkOrder 600, noPass =
+  # !wheelNeedsPassword. A rule of the configuration (order 1000) comes after.
+  ++ map (
+    tool:
+    let
+      t = cfg.security.${tool};
+      all = opts: [
+        {
+          command = "ALL";
+          options = opts ++ t.defaultOptions;
+        }
+      ];
+    in
+    when t.enable (
+      def "nixpkgs: security/${tool}.nix" 100 {
+        security.${tool}.extraRules = stubLib.mkMerge [
+          (mkOrder 400 [
+            {
+              users = [ "root" ];
+              commands = all [ ];
+            }
+          ])
+          (mkOrder 600 [
+            {
+              groups = [ "wheel" ];
+              commands = all (if t.wheelNeedsPassword then [ ] else [ "NOPASSWD" ]);
+            }
+          ])
+        ];
+      }
+    )
+  ) [ "sudo" "sudo-rs" ]
+  ++ [
+    (when cfg.security.doas.enable (
+      def "nixpkgs: security/doas.nix" 100 {
+        security.doas.extraRules = mkOrder 600 [
+          {
+            groups = [ "wheel" ];
+            noPass = !cfg.security.doas.wheelNeedsPassword;
+          }
+        ];
+      }
+    ))
   ];
+
+  # ---- NixOS assertions the rules' options meet -------------------------------
+  # Their booleans are cheap, their messages may not evaluate unless they fail.
+  assertions =
+    [
+      # filesystems.nix (nixos-24.11): the message reads `fileSystems'.cycle`,
+      # which toposort returns only when it finds a cycle. Offline there is no
+      # toposort: the file systems are taken as sorted, and reading the message
+      # fails exactly as it does in NixOS ("attribute 'cycle' missing").
+      (
+        let
+          fileSystems' = {
+            result = builtins.attrValues cfg.fileSystems;
+          };
+        in
+        {
+          assertion = !(fileSystems' ? cycle);
+          message = "The ‘fileSystems’ option can't be topologically sorted: mountpoint dependency path ${
+            builtins.concatStringsSep " -> " (map (x: x.mountPoint) fileSystems'.cycle)
+          }";
+        }
+      )
+    ]
+    # sshd.nix (nixos-24.11 and later), under mkIf cfg.enable, in its order:
+    # the Kerberos assertion matches the generated sshd_config, which has a
+    # "ListenAddress ${addr}" line per entry, so an entry without addr fails
+    # there ("cannot coerce null to a string"), before the assertion that
+    # names it: NixOS never shows "addr must be specified".
+    ++ (
+      if cfg.services.openssh.enable then
+        [
+          {
+            assertion =
+              builtins.match ".*KerberosAuthentication yes.*" (
+                builtins.concatStringsSep "" (
+                  map (a: "ListenAddress ${a.addr}\n") cfg.services.openssh.listenAddresses
+                )
+              ) == null;
+            message = "cannot enable Kerberos authentication without using a package with Kerberos support";
+          }
+        ]
+        ++ map (a: {
+          assertion = a.addr != null;
+          message = "addr must be specified in each listenAddresses entry";
+        }) cfg.services.openssh.listenAddresses
+      else
+        [ ]
+    );
 
   sources = [
     (def (toString module) 100 (called.config or { }))
@@ -435,6 +564,7 @@ let
     group = if u.isNormalUser or false then "users" else "";
     shell = if u.isNormalUser or false then stubPkgs.bashInteractive else stubPkgs.shadow;
     extraGroups = [ ];
+    uid = null;
     password = null;
     initialPassword = null;
     hashedPassword = null;
@@ -445,9 +575,51 @@ let
       keyFiles = [ ];
     };
   };
+  # Submodule defaults of the list and attrsOf options the rules read
+  # (sudo.nix, doas.nix, filesystems.nix, firewall.nix; nixos-24.11).
+  sudoRuleDefaults = r: {
+    users = [ ];
+    groups = [ ];
+    host = "ALL";
+    runAs = "ALL:ALL";
+  } // r // {
+    commands = map (c: if builtins.isString c then c else { options = [ ]; } // c) (r.commands or [ ]);
+  };
+  doasRuleDefaults = {
+    users = [ ];
+    groups = [ ];
+    noPass = false;
+    persist = false;
+    keepEnv = false;
+    runAs = null;
+    cmd = null;
+    args = null;
+  };
+  withRuleDefaults =
+    tool: t:
+    t
+    // {
+      extraRules = map (
+        r: if tool == "doas" then doasRuleDefaults // r else sudoRuleDefaults r
+      ) (t.extraRules or [ ]);
+    };
+  # Every loader module sets system.boot.loader.id = "<its id>"; the option
+  # has no type, so lib/options.nix mergeDefaultOption concatenates the
+  # strings of two enabled loaders, in module-list.nix order.
+  loaderIds = builtins.filter (x: x.enable) [
+    {
+      id = "grub";
+      enable = cfg.boot.loader.grub.enable;
+    }
+    {
+      id = "systemd-boot";
+      enable = cfg.boot.loader.systemd-boot.enable;
+    }
+  ];
+
   final = merged // {
     users = (merged.users or { }) // {
-      users = builtins.mapAttrs (_: u: l.update (userDefaults u) u) (
+      users = builtins.mapAttrs (n: u: l.update ({ name = n; } // userDefaults u) u) (
         {
           root = {
             group = "root";
@@ -456,16 +628,41 @@ let
         }
         // (merged.users.users or { })
       );
-      groups = merged.users.groups or { };
+      groups = builtins.mapAttrs (_: g: {
+        members = [ ];
+        gid = null;
+      } // g) (merged.users.groups or { });
     };
+    networking = merged.networking // {
+      firewall = merged.networking.firewall // {
+        interfaces = builtins.mapAttrs (_: i: {
+          allowedTCPPorts = [ ];
+          allowedTCPPortRanges = [ ];
+        } // i) (merged.networking.firewall.interfaces or { });
+      };
+    };
+    security = builtins.mapAttrs withRuleDefaults merged.security;
+    services = merged.services // {
+      openssh = merged.services.openssh // {
+        listenAddresses = map (a: {
+          addr = null;
+          port = null;
+        } // a) merged.services.openssh.listenAddresses;
+      };
+    };
+    fileSystems = builtins.mapAttrs (n: fs: {
+      mountPoint = n;
+      device = null;
+      fsType = "auto";
+    } // fs) (merged.fileSystems or { });
     boot = l.update (merged.boot or { }) { isContainer = false; };
     nixpkgs.hostPlatform.system = hostPlatform;
-    assertions = [ ];
+    inherit assertions;
     warnings = [ ];
     # Instantiation needs nixpkgs: not evaluated here (see notEvaluated).
     system = (merged.system or { }) // {
       build.toplevel.drvPath = "/offline-stub";
-      boot.loader.id = "";
+      boot.loader.id = builtins.concatStringsSep "" (map (x: x.id) loaderIds);
     };
   };
 
@@ -509,7 +706,6 @@ let
     options.system.stateVersion.highestPrio = if stateVersionDefined then 100 else 1500;
   };
   data = import ./extract.nix { inherit name expectedPlatform nixos; };
-  r = import ./rules.nix;
 in
 {
   inherit
@@ -522,9 +718,8 @@ in
   unknownImports = builtins.filter (i: !(builtins.elem (toString i) knownImports)) (
     called.imports or [ ]
   );
-  findings = r.analyse data;
+  findings = import ./analyse.nix data;
   notEvaluated = [
-    "nixos-assertions"
     "nixos-warnings"
     "system-instantiates"
   ];

@@ -1,0 +1,10 @@
+# GRUB for EFI on aarch64.
+{ lib, ... }:
+{
+  boot.loader.systemd-boot.enable = lib.mkForce false;
+  boot.loader.grub = {
+    enable = lib.mkForce true;
+    device = "nodev";
+    efiSupport = true;
+  };
+}

@@ -1,0 +1,5 @@
+# the firewall turned off.
+{ lib, ... }:
+{
+  networking.firewall.enable = lib.mkForce false;
+}

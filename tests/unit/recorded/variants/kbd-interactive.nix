@@ -1,0 +1,5 @@
+# KbdInteractiveAuthentication forced on.
+{ lib, ... }:
+{
+  services.openssh.settings.KbdInteractiveAuthentication = lib.mkForce true;
+}

@@ -1,0 +1,6 @@
+# a key-only test user, security.sudo.wheelNeedsPassword = false.
+{ lib, ... }:
+{
+  vmtest.testUser = { initialPassword = null; authorizedKeys = [ "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFZtdGVzdFJlY29yZGluZ0tleU5vdEZvclVzZTAwMDAw dev@vmtest" ]; };
+  security.sudo.wheelNeedsPassword = lib.mkForce false;
+}

@@ -1,0 +1,6 @@
+# hashedPassword = "!" (locked) and no key.
+{ ... }:
+{
+  vmtest.testUser.initialPassword = null;
+  users.users.dev.hashedPassword = "!";
+}

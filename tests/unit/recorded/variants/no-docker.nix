@@ -1,0 +1,5 @@
+# Docker turned off.
+{ lib, ... }:
+{
+  virtualisation.docker.enable = lib.mkForce false;
+}

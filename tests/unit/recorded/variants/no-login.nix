@@ -1,0 +1,5 @@
+# the test user has neither a key nor a password.
+{ ... }:
+{
+  vmtest.testUser.initialPassword = null;
+}

@@ -1,0 +1,5 @@
+# sshd turned off.
+{ lib, ... }:
+{
+  services.openssh.enable = lib.mkForce false;
+}

@@ -1,0 +1,5 @@
+# no file system mounted on /.
+{ lib, ... }:
+{
+  fileSystems = lib.mkForce { };
+}

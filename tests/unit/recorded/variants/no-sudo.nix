@@ -1,0 +1,5 @@
+# sudo turned off, no other tool.
+{ lib, ... }:
+{
+  security.sudo.enable = lib.mkForce false;
+}

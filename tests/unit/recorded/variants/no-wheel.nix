@@ -1,0 +1,5 @@
+# the test user left out of wheel.
+{ lib, ... }:
+{
+  users.users.dev.extraGroups = lib.mkForce [ "docker" ];
+}

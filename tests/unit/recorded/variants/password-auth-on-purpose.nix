@@ -1,0 +1,5 @@
+# passwords allowed on purpose (vmtest.allowPasswordAuthentication).
+{ ... }:
+{
+  vmtest.allowPasswordAuthentication = true;
+}

@@ -1,0 +1,5 @@
+# PasswordAuthentication forced on.
+{ lib, ... }:
+{
+  services.openssh.settings.PasswordAuthentication = lib.mkForce true;
+}

@@ -1,0 +1,5 @@
+# a renamed option (services.openssh.kbdInteractiveAuthentication): NixOS warns.
+{ ... }:
+{
+  services.openssh.kbdInteractiveAuthentication = false;
+}

@@ -1,0 +1,6 @@
+# PermitRootLogin = "forced-commands-only", root's key has no forced command.
+{ lib, ... }:
+{
+  services.openssh.settings.PermitRootLogin = lib.mkForce "forced-commands-only";
+  users.users.root.openssh.authorizedKeys.keys = [ "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFZtdGVzdFJlY29yZGluZ0tleU5vdEZvclVzZTAwMDAw dev@vmtest" ];
+}

@@ -1,0 +1,5 @@
+# PermitRootLogin = "yes".
+{ lib, ... }:
+{
+  services.openssh.settings.PermitRootLogin = lib.mkForce "yes";
+}

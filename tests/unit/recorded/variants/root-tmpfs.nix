@@ -1,0 +1,8 @@
+# a tmpfs root file system.
+{ lib, ... }:
+{
+  fileSystems."/" = lib.mkForce {
+    device = "none";
+    fsType = "tmpfs";
+  };
+}

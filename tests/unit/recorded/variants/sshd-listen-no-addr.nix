@@ -1,0 +1,5 @@
+# a listenAddresses entry without addr.
+{ ... }:
+{
+  services.openssh.listenAddresses = [ { port = 22; } ];
+}
