@@ -169,6 +169,14 @@ def test_a_vm_that_never_boots_fails_at_the_global_timeout_saying_so() -> None:
     )
 
 
+def test_the_generation_check_takes_qemu_img_from_qemu_utils_not_the_whole_qemu() -> None:
+    # The stand-in's pkgs.qemu throws: evaluating the check must not touch it.
+    drv = eval_json(f"({stub_expr()}).checks.vm-generation-test.drvPath")
+    assert isinstance(drv, str)
+    assert drv.endswith("-vm-generation-test.drv")
+    assert "qemu-utils-stand-in" in Path(drv).read_text()
+
+
 def test_a_too_small_image_fails_the_generation_check() -> None:
     proc = build(stub_expr(imageVirtualSize="1000"), "checks.vm-generation-test")
     assert proc.returncode != 0

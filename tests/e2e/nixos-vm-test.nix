@@ -63,6 +63,9 @@ let
     # nixpkgs' own image machinery (nixos/modules/image/images.nix): the `qemu` variant
     # is disk-image.nix with image.format = "qcow2" and legacy boot; passthru.filePath
     # names the file inside the output.
+    # qemu-img comes from qemu-utils (qemu built with toolsOnly: no emulators, no
+    # firmware), the package make-disk-image.nix itself converts the image with, so the
+    # probe adds nothing to the image's build closure.
     vm-generation-test =
       let
         image = vmConfig.system.build.images.qemu;
@@ -70,7 +73,7 @@ let
       runProbe "vm-generation-test" (
         lib.escapeShellArgs [
           "--image=${image}/${image.passthru.filePath}"
-          "--qemu-img=${lib.getExe' pkgs.qemu "qemu-img"}"
+          "--qemu-img=${lib.getExe' pkgs.qemu-utils "qemu-img"}"
         ]
         + " --closure-bytes=\"$(cat ${closure}/total-nar-size)\""
       );
