@@ -105,7 +105,8 @@ class DriverInternals:
     def __init__(self, drv: Any) -> None:
         self.driver = drv
         self.missing: list[str] = []
-        self.add_logger: Any = getattr(drv.logger, "add_logger", None)
+        self.logger = getattr(drv, "logger", None)
+        self.add_logger: Any = getattr(self.logger, "add_logger", None)
         self.hooked = callable(self.add_logger)
         if not self.hooked:
             self.missing.append(
@@ -352,7 +353,7 @@ def _retire_previous(logger: Any) -> None:
 def _start_recording() -> SubtestRecorder:
     internals = DriverInternals(driver)
     internals.announce()
-    _retire_previous(driver.logger)
+    _retire_previous(internals.logger)
     # Nix names the output directory $out (lower case).
     out_dir = getattr(driver, "out_dir", None) or os.environ.get("out", ".")  # noqa: SIM112
     recorder = SubtestRecorder(VMTEST_CHECK, Path(out_dir) / "vmtest-results.json", internals)
