@@ -176,11 +176,30 @@ def test_editing_one_script_changes_only_its_check_and_the_suite(tmp_path: Path)
 
 
 def test_an_aarch64_configuration_that_does_not_evaluate_fails_only_platform_validation() -> None:
-    expr = stub_expr(aarch64Evaluates="false")
-    attr = f"({expr}).checks.platform-validation-test.drvPath"
-    proc = run(["nix-instantiate", "--eval", "-E", attr], timeout=None)
+    expr = stub_expr(aarch64Evaluates="false")  # a throw, as NixOS module errors are
+    # The other checks and the suite still evaluate ...
+    for name in [*BOOTED, "vm-test-suite"]:
+        assert eval_json(f"({expr}).checks.{name}.drvPath").endswith(".drv"), name
+    # ... and platform-validation-test fails its aarch64 subtest, saying where Nix's
+    # message is.
+    proc = build(expr, "checks.platform-validation-test")
     assert proc.returncode != 0
-    assert "stand-in: the aarch64 configuration does not evaluate" in proc.stderr
+    assert 'FAILED subtest "aarch64 configuration evaluates":' in proc.stderr
+    assert (
+        "nixosConfigurations.vm-aarch64 does not evaluate: nix eval"
+        " .#nixosConfigurations.vm-aarch64.config.system.build.toplevel.drvPath" in proc.stderr
+    )
+
+
+def test_an_aarch64_error_eval_cannot_catch_stops_the_platform_check_and_the_suite() -> None:
+    # builtins.tryEval catches throw and assert only: other errors end the evaluation of
+    # what reads the aarch64 facts, with Nix's message (README says so).
+    expr = stub_expr(aarch64MissingAttribute="true")
+    for name in ["platform-validation-test", "vm-test-suite"]:
+        attr = f"({expr}).checks.{name}.drvPath"
+        proc = run(["nix-instantiate", "--eval", "-E", attr], timeout=None)
+        assert proc.returncode != 0, name
+        assert "stand-in-missing-attribute" in proc.stderr, name
     for name in ["vm-service-test", "vm-execution-test", "vm-config-integrity-test"]:
         assert eval_json(f"({expr}).checks.{name}.drvPath").endswith(".drv"), name
 
@@ -192,6 +211,14 @@ def test_a_vm_that_never_boots_fails_at_the_global_timeout_saying_so() -> None:
         "vmtest:   the global timeout (2 s) was reached: the VM did not boot (server: no root shell)"
         in proc.stderr
     )
+
+
+def test_the_generation_check_takes_qemu_img_from_qemu_utils_not_the_whole_qemu() -> None:
+    # The stand-in's pkgs.qemu throws: evaluating the check must not touch it.
+    drv = eval_json(f"({stub_expr()}).checks.vm-generation-test.drvPath")
+    assert isinstance(drv, str)
+    assert drv.endswith("-vm-generation-test.drv")
+    assert "qemu-utils-stand-in" in Path(drv).read_text()
 
 
 def test_a_too_small_image_fails_the_generation_check() -> None:

@@ -138,6 +138,21 @@ def test_a_check_without_results_fails_as_not_run(tmp_path: Path) -> None:
     assert "error: no result recorded: the check did not run" in proc.stdout
 
 
+def test_a_check_whose_results_still_say_running_fails(tmp_path: Path) -> None:
+    probe, _ = all_passing(tmp_path)
+    service = case("vm-service-test", [sub(n, "passed") for n in ["sshd up", "key login"]])
+    service["subtests"].append({**sub("root refused", "running"), "durationSeconds": None})
+    service["status"] = "running"
+    execution = case("vm-execution-test", [sub("boots", "passed"), sub("powers off", "passed")])
+    execution["status"] = "running"  # every subtest ended, but no verdict was given
+    proc = run(tmp_path, [probe, write(tmp_path / "boot.json", [service, execution])])
+    assert proc.returncode == 1
+    assert proc.stdout.startswith("vm-test-suite: FAILED (1 of 3 checks passed)\n")
+    assert "    FAILED   root refused\n" in proc.stdout
+    assert "FAILED  vm-execution-test (2/2 subtests passed)" in proc.stdout
+    assert "error: the check did not finish: its results say 'running'" in proc.stdout
+
+
 def test_error_outside_subtests_fails_the_check_even_if_all_subtests_passed(
     tmp_path: Path,
 ) -> None:

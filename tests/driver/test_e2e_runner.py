@@ -4,7 +4,10 @@ The script text is the one the driver gets (vmtest.scriptlint.compose: generated
 tests/e2e/script-header.py, the check's script). The driver and its machines are
 stand-ins (fixtures/e2e/stand-in-driver: nixpkgs' failure semantics, shell answers from a
 table), so these tests exercise our code only: the header's facts, results file and last
-log lines, and each script's control flow. What a real VM answers is only known on KVM.
+log lines, and each script's control flow. Two driver generations stand in: the one the
+project models (`modelled`) and the newest stored one (`next`: the global timeout as a
+timedelta in driver.config, race_timer made in __enter__, a logger without add_logger).
+What a real VM answers is only known on KVM.
 """
 
 from __future__ import annotations
@@ -24,6 +27,17 @@ from vmtest.scriptlint.rules import subtest_names
 
 FIXTURE = REPO / "tests/driver/fixtures/e2e"
 DRIVER = FIXTURE / "stand-in-driver"
+NEXT = FIXTURE / "stand-in-driver-next"
+# generation -> (the driver's main file, its PYTHONPATH)
+GENERATIONS = {
+    "modelled": (DRIVER / "nixos_test_driver.py", [DRIVER]),
+    "next": (NEXT / "driver_next.py", [NEXT, DRIVER]),
+    "24.11": (FIXTURE / "stand-in-driver-2411" / "driver_2411.py", [DRIVER]),
+}
+NO_LOGGER_HOOK = (
+    "vmtest: this test driver has no logger.add_logger (subtests are recorded around"
+    " subtest(), without command output or serial lines)"
+)
 TOPLEVEL = "/nix/store/" + "a" * 32 + "-nixos-system-server-26.05"
 FACTS: dict[str, Any] = {
     "check_system": "x86_64-linux",
@@ -83,9 +97,12 @@ def boot_check(name: str) -> BootCheck:
     return next(c for c in load_suite(REPO).boot_checks if c.name == name)
 
 
-def run_check(tmp_path: Path, name: str, **table: Any) -> Run:
+def run_check(
+    tmp_path: Path, name: str, generation: str = "modelled", facts: Any = None, **table: Any
+) -> Run:
     check = boot_check(name)
-    facts = FACTS | (AARCH64 if name == "platform-validation-test" else {})
+    if facts is None:
+        facts = FACTS | (AARCH64 if name == "platform-validation-test" else {})
     expected = tmp_path / f"{name}-expected.json"
     expected.write_text(json.dumps(facts))
     script = tmp_path / "test-script"
@@ -96,10 +113,12 @@ def run_check(tmp_path: Path, name: str, **table: Any) -> Run:
     out = tmp_path / "out"
     out.mkdir()
     timeout = str(table.get("globalTimeout", check.timeout))
-    argv = [sys.executable, str(DRIVER / "nixos_test_driver.py"), "-o", str(out)]
+    main, path = GENERATIONS[generation]
+    argv = [sys.executable, str(main), "-o", str(out)]
     argv += ["--global-timeout", timeout, "--answers", str(answers)]
     argv += ["--nodes", ",".join(check.nodes), "--runs", str(table.get("runs", 1)), str(script)]
-    env = os.environ | {"PYTHONPATH": str(DRIVER), "PYTHONDONTWRITEBYTECODE": "1"}
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(map(str, path))}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
     done = subprocess.run(
         argv,
         stdout=subprocess.PIPE,
@@ -112,36 +131,92 @@ def run_check(tmp_path: Path, name: str, **table: Any) -> Run:
     return Run(done, out)
 
 
+@pytest.mark.parametrize("generation", list(GENERATIONS))
 @pytest.mark.parametrize("name", [c.name for c in load_suite(REPO).boot_checks])
 def test_every_booted_check_records_all_its_subtests_when_the_guests_answer(
-    tmp_path: Path, name: str
+    tmp_path: Path, name: str, generation: str
 ) -> None:
-    run = run_check(tmp_path, name)
+    run = run_check(tmp_path, name, generation)
     assert run.returncode == 0, run.log
     script = (REPO / boot_check(name).script).read_text()
     assert list(run.statuses) == subtest_names(script)
     assert set(run.statuses.values()) == {"passed"}
+    assert run.results is not None
+    assert run.results["cases"][0]["status"] == "passed"
     assert run.lines[-1] == f"vmtest: {name}: {len(run.statuses)} subtests passed"
+    # What the header could not hook is said once, and only where it is so.
+    missing = [line for line in run.lines if line.startswith("vmtest: this test driver")]
+    assert missing == ([NO_LOGGER_HOOK] if generation == "next" else [])
 
 
-def test_a_failing_subtest_fails_the_run_and_its_error_is_the_last_lines(tmp_path: Path) -> None:
-    denied = "alice@192.168.1.2: Permission denied (publickey).\n"
-    run = run_check(tmp_path, "vm-service-test", answers=[[r"alice@\S+ 'id -un'", 255, denied]])
+LOGIN = "test user logs in from the client with the test key"
+DENIED = "alice@192.168.1.2: Permission denied (publickey).\n"
+
+
+@pytest.mark.parametrize("generation", ["modelled", "24.11"])
+def test_a_failing_subtest_fails_the_run_and_its_error_is_the_last_lines(
+    tmp_path: Path, generation: str
+) -> None:
+    answers = [[r"alice@\S+ 'id -un'", 255, DENIED]]
+    run = run_check(tmp_path, "vm-service-test", generation, answers=answers)
     assert run.returncode == 1  # the driver's exit code: the check's derivation fails
     assert run.statuses == {
         "sshd is active and port 22 answers on the test network": "passed",
-        "test user logs in from the client with the test key": "failed",
+        LOGIN: "failed",
     }
-    error = run.subtest("test user logs in from the client with the test key")["error"]
+    error = run.subtest(LOGIN)["error"]
     assert error.startswith("RequestedAssertionFailed: command `ssh ")
-    assert error.endswith("failed (exit code 255)\nlast output lines:\n" + denied.strip())
+    assert error.endswith("failed (exit code 255)\nlast output lines:\n" + DENIED.strip())
     assert (
         run.lines[-4:]
         == [
-            'vmtest: vm-service-test: FAILED subtest "test user logs in from the client with the test key":',
+            f'vmtest: vm-service-test: FAILED subtest "{LOGIN}":',
             *(f"vmtest:   {line}" for line in error.splitlines()),
         ][-4:]
     )
+
+
+def test_without_a_logger_hook_a_failing_subtest_is_still_recorded_and_last(
+    tmp_path: Path,
+) -> None:
+    answers = [[r"alice@\S+ 'id -un'", 255, DENIED]]
+    run = run_check(tmp_path, "vm-service-test", "next", answers=answers)
+    assert run.returncode == 1
+    assert run.statuses[LOGIN] == "failed"
+    error = run.subtest(LOGIN)["error"]
+    assert error.startswith("RequestedAssertionFailed: command `ssh ")
+    assert error.endswith("failed (exit code 255)")  # no output: the logger was not hooked
+    assert run.lines[-2:] == [
+        f'vmtest: vm-service-test: FAILED subtest "{LOGIN}":',
+        f"vmtest:   {error}",
+    ]
+    assert run.lines.count(NO_LOGGER_HOOK) == 1
+
+
+def test_a_failed_commands_stderr_comes_with_it_from_the_serial_console(tmp_path: Path) -> None:
+    # The backdoor's shell sends stderr to the serial console, not to succeed()'s output;
+    # the client runs the ssh command, so the remote stderr ssh relays lands on its console.
+    docker = "docker run --rm --network none vmtest-hello:latest"
+    cause = "docker: open /var/lib/docker/x: no such file or directory\n"
+    run = run_check(tmp_path, "vm-service-test", answers=[[docker, 125, "", cause]])
+    assert run.returncode == 1
+    [failed] = [name for name, status in run.statuses.items() if status == "failed"]
+    assert run.subtest(failed)["error"].endswith(
+        "failed (exit code 125)\nlast serial console lines of client:\n" + cause.strip()
+    )
+    assert run.lines[-1] == f"vmtest:   {cause.strip()}"
+
+
+def test_while_a_subtest_runs_the_results_file_says_running(tmp_path: Path) -> None:
+    run = run_check(tmp_path, "vm-execution-test", snapshotOn="^cat /proc/sys/kernel/hostname$")
+    assert run.returncode == 0, run.log
+    snapshot = json.loads((tmp_path / "out" / "snapshot.json").read_text())
+    case = snapshot["cases"][0]
+    assert case["status"] == "running"
+    assert [(s["name"], s["status"]) for s in case["subtests"]] == [
+        ("server reaches multi-user.target", "passed"),
+        ("host name is the one nixosConfigurations.vm sets", "running"),
+    ]
 
 
 def test_accepted_root_login_fails_the_refusal_subtest(tmp_path: Path) -> None:
@@ -159,10 +234,18 @@ def test_password_offered_by_sshd_fails_the_password_subtest(tmp_path: Path) -> 
     assert run.statuses["password login over SSH is refused"] == "failed"
 
 
-def test_a_vm_that_never_boots_ends_at_the_global_timeout_saying_so(tmp_path: Path) -> None:
-    run = run_check(tmp_path, "vm-execution-test", noBoot=["server"], globalTimeout=2)
+@pytest.mark.parametrize("generation", list(GENERATIONS))
+def test_a_vm_that_never_boots_ends_at_the_global_timeout_saying_so(
+    tmp_path: Path, generation: str
+) -> None:
+    run = run_check(tmp_path, "vm-execution-test", generation, noBoot=["server"], globalTimeout=2)
     assert run.returncode == -15  # the driver SIGTERMs itself, as nixpkgs' terminate_test does
     assert run.statuses == {"server reaches multi-user.target": "failed"}
+    assert run.results is not None
+    assert run.results["cases"][0]["status"] == "failed"
+    # The subtest the timeout ended has a duration too.
+    assert run.subtest("server reaches multi-user.target")["durationSeconds"] >= 0
+    # The verdict is last: each vde_switch (which prints when its stdin closes) has ended.
     assert run.lines[-2:] == [
         'vmtest: vm-execution-test: FAILED subtest "server reaches multi-user.target":',
         (
@@ -203,14 +286,27 @@ def test_a_power_off_without_the_kernels_power_down_is_not_clean(tmp_path: Path)
     assert "action timed out" in run.subtest("server powers off cleanly")["error"]
 
 
-def test_facts_with_an_unknown_key_fail_before_any_subtest(tmp_path: Path) -> None:
-    FACTS["unexpected"] = "x"
-    try:
-        run = run_check(tmp_path, "vm-execution-test")
-    finally:
-        del FACTS["unexpected"]
+@pytest.mark.parametrize(
+    ("facts", "named"),
+    [
+        (FACTS | {"unexpected": "x"}, 'unknown fact "unexpected"'),
+        ({k: v for k, v in FACTS.items() if k != "hostname"}, 'missing fact "hostname"'),
+    ],
+)
+def test_facts_that_do_not_match_fail_before_any_subtest_naming_the_fact(
+    tmp_path: Path, facts: dict[str, Any], named: str
+) -> None:
+    run = run_check(tmp_path, "vm-execution-test", facts=facts)
     assert run.returncode == 1
-    assert any("unexpected keyword argument 'unexpected'" in line for line in run.lines)
+    assert "Traceback" not in run.log
+    assert run.results is not None
+    case = run.results["cases"][0]
+    assert (case["status"], case["subtests"]) == ("failed", [])
+    assert named in case["error"]
+    assert [line for line in run.lines if line.startswith("vmtest:")] == [
+        f"vmtest: vm-execution-test: FAILED: {case['error']}"
+    ]
+    assert run.lines[-1].startswith("vmtest: ")
 
 
 def test_running_the_script_again_interactively_keeps_one_recorder(tmp_path: Path) -> None:

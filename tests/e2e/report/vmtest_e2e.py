@@ -6,10 +6,13 @@ Input, one results file per check (written as subtests end, by tests/e2e/script-
 inside a booted check's driver run, or by a probe through `Recorder`):
 
     {"schemaVersion": 1,
-     "cases": [{"name": "<check>", "status": "passed" | "failed",
+     "cases": [{"name": "<check>", "status": "running" | "passed" | "failed",
                 "error": str | null, "durationSeconds": float,
-                "subtests": [{"name": str, "status": "passed" | "failed",
-                              "error": str | null, "durationSeconds": float}]}]}
+                "subtests": [{"name": str, "status": "running" | "passed" | "failed",
+                              "error": str | null, "durationSeconds": float | null}]}]}
+
+("running" until the verdict: a file read while the check runs, or left by a driver
+killed before its verdict, is never a pass.)
 
 Output of the suite, report.json (sorted keys):
 
@@ -121,6 +124,9 @@ def judge(name: str, expected: list[str], case: dict[str, Any] | None) -> dict[s
         entry["error"] = "ran, but the manifest does not list this subtest"
         subtests.append(entry)
     error = case.get("error")
+    if error is None and case.get("status") not in ("passed", "failed"):
+        # Written while the check ran (the header says "running" until its verdict).
+        error = f"the check did not finish: its results say {case.get('status')!r}"
     passed = error is None and all(s["status"] == "passed" for s in subtests)
     return {
         "name": name,
