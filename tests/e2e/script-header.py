@@ -354,7 +354,7 @@ def _start_recording() -> SubtestRecorder:
     internals.announce()
     _retire_previous(internals.logger)
     # Nix names the output directory $out (lower case).
-    out_dir = getattr(driver, "out_dir", None) or os.environ.get("out", ".")  # noqa: SIM112
+    out_dir = getattr(driver, "out_dir", None) or os.environ.get("out", ".")
     recorder = SubtestRecorder(VMTEST_CHECK, Path(out_dir) / "vmtest-results.json", internals)
     if internals.hooked:
         internals.add_logger(recorder)
