@@ -522,7 +522,9 @@ in
   unknownImports = builtins.filter (i: !(builtins.elem (toString i) knownImports)) (
     called.imports or [ ]
   );
-  findings = r.analyse data;
+  # Forced before the rules run, as ./check.nix does: an error in the configuration is
+  # reported from reading it (./extract.nix), and the trace Nix 2.26 prints names no rule.
+  findings = builtins.seq data (r.analyse data);
   notEvaluated = [
     "nixos-assertions"
     "nixos-warnings"

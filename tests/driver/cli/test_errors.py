@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import load_json, ref, requires_nix, run_vmtest, vmtest_argv
+from conftest import check_by_name, load_json, ref, requires_nix, run_vmtest, vmtest_argv
 
 pytestmark = requires_nix
 
@@ -275,12 +275,12 @@ def test_unfetchable_input_is_environment_not_ready(
     res = run_vmtest(["run", "fetching", "--flake", ref(flake)], one_attempt(nix_env))
     assert res.returncode == 3, res.output
     errors = [line for line in res.stderr.splitlines() if line.startswith("error:")]
-    # Nix 2.8 ends the line "Couldn't connect to server (7)"; newer curl words vary.
-    expected = (
-        "error: nix could not fetch a source the evaluation needs (a flake input?): "
-        f"unable to download '{UNFETCHABLE_URL}': "
-    )
+    # Nix's words: "unable to download '<url>': Couldn't connect to server (7)" (2.8),
+    # "Failed to open archive (Source threw exception: error: unable to download '<url>':
+    # Could not connect to server (7) ...)" (2.26).
+    expected = "error: nix could not fetch a source the evaluation needs (a flake input?): "
     assert len(errors) == 1 and errors[0].startswith(expected), errors
+    assert f"unable to download '{UNFETCHABLE_URL}': Could" in errors[0]
     hints = [line for line in res.stderr.splitlines() if line.startswith("  hint:")]
     assert len(hints) == 1 and "network" in hints[0] and "--option" in hints[0]
     assert "eval-error" not in res.output
@@ -413,3 +413,46 @@ def test_report_never_writes_over_the_report_it_reads(
     assert res.returncode == 2, res.output
     assert f"error: cannot write over {report}: it is the report being converted" in res.stderr
     assert report.read_text() == before
+
+
+# The eval-error check with a derivation whose arguments throw (line 6, column 5).
+ARGS_THROW = """{
+  check = derivation {
+    name = "eval-error";
+    system = "x86_64-linux";
+    builder = "/bin/sh";
+    args = [ (throw "no args for you") ];
+  };
+}
+"""
+
+
+def _nix_version() -> tuple[int, ...]:
+    out = subprocess.run(["nix", "--version"], capture_output=True, text=True, check=True)
+    return tuple(int(n) for n in out.stdout.split()[-1].split(".")[:2])
+
+
+def test_a_throw_in_a_derivations_arguments_is_placed_in_the_users_file(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Nix 2.26 puts such an error in `<nix/derivation-internal.nix>` and shows the frames
+    after it; the report and the annotation name the user's file. Nix 2.8 gives it no
+    position at all (without --show-trace): none is reported."""
+    (flake / "broken.nix").write_text(ARGS_THROW)
+    report = tmp_path / "r.json"
+    env = {**nix_env, "GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(flake)}
+    env["GITHUB_STEP_SUMMARY"] = str(tmp_path / "summary.md")
+    args = ["run", "eval-error", "--flake", ref(flake), "--report", str(report)]
+    res = run_vmtest(args, env, cwd=flake)
+    assert res.returncode == 1, res.output
+    error = check_by_name(load_json(report), "eval-error")["failure"]["evalError"]
+    assert error["message"] == "no args for you"
+    [annotation] = [line for line in res.stdout.splitlines() if line.startswith("::error")]
+    assert "derivation-internal" not in annotation + str(error["file"])
+    if _nix_version() >= (2, 26):
+        assert error["file"].endswith("-source/broken.nix")
+        assert (error["line"], error["column"]) == (6, 5)
+        assert annotation.startswith("::error file=broken.nix,line=6,col=5")
+    else:
+        assert (error["file"], error["line"]) == (None, None)
+        assert "file=" not in annotation
