@@ -132,14 +132,15 @@ def _nix_items() -> list[Item]:
     return items
 
 
-def _config(version: NixVersion) -> dict[str, object]:
-    """Nix settings; read even when nix-command is off, so the other items still show."""
+def _config(version: NixVersion, options: Sequence[tuple[str, str]] = ()) -> dict[str, object]:
+    """Nix settings (with the run's `--option`s); read even when nix-command is off, so the
+    other items still show."""
     try:
-        return commands.show_config(version)
+        return commands.show_config(version, options=options)
     except VmtestError:
         pass
     try:
-        return commands.show_config(version, extra_features="nix-command")
+        return commands.show_config(version, extra_features="nix-command", options=options)
     except VmtestError:
         return {}
 
@@ -174,6 +175,7 @@ def require_kvm(
     allow_tcg: bool,
     remote: bool = False,
     version: NixVersion | None = None,
+    options: Sequence[tuple[str, str]] = (),
 ) -> None:
     """`full` (and `run` of KVM checks) refuse what Nix would refuse, or do slowly.
 
@@ -186,7 +188,7 @@ def require_kvm(
     if not needing or remote:
         return
     if version is not None:
-        _require_features(needing, version)
+        _require_features(needing, version, options)
     probe = probe_kvm()
     if probe.usable:
         return
@@ -204,9 +206,12 @@ def require_kvm(
     )
 
 
-def _require_features(needing: list[str], version: NixVersion) -> None:
-    """Exit 3 naming the system features Nix lacks for `needing`, and the nix.conf line."""
-    features = _config(version).get("system-features")
+def _require_features(
+    needing: list[str], version: NixVersion, options: Sequence[tuple[str, str]]
+) -> None:
+    """Exit 3 naming the system features Nix lacks for `needing` (as the run's `--option`s
+    leave them), and the nix.conf line."""
+    features = _config(version, options).get("system-features")
     if not isinstance(features, list):
         return  # nix did not say: let Nix itself decide at build time
     missing = [f for f in FULL_TIER_FEATURES if f not in {str(x) for x in features}]

@@ -32,8 +32,14 @@ _EXIT = {
 
 
 def exit_code(report: RunReport) -> int:
-    """0 passed, 4 timed out, 130 interrupted, 1 anything else (failed, eval error, not run)."""
-    return int(_EXIT.get(report.status, ExitCode.CHECK_FAILED))
+    """0 passed, 4 timed out, 130 interrupted, 3 when Nix refused to build a check on this
+    machine, 1 anything else (failed, eval error, not run)."""
+    code = _EXIT.get(report.status, ExitCode.CHECK_FAILED)
+    if code is ExitCode.CHECK_FAILED and any(
+        c.failure and c.failure.environment for c in report.checks
+    ):
+        code = ExitCode.ENVIRONMENT
+    return int(code)
 
 
 def ensure_writable(paths: list[Path]) -> None:

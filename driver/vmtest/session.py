@@ -91,7 +91,13 @@ def _prepare(request: RunRequest, found: _Prepared, deadline: float | None) -> N
     manifest = selection.load_manifest(request.flake, system, request.nix_opts, timeout=left())
     found.checks = selection.select(manifest, system, list(request.names), request.tier)
     remote = request.nix_opts.builds_remotely
-    doctor.require_kvm(found.checks, request.allow_tcg, remote=remote, version=version)
+    doctor.require_kvm(
+        found.checks,
+        request.allow_tcg,
+        remote=remote,
+        version=version,
+        options=request.nix_opts.options,
+    )
     return version
 
 

@@ -92,6 +92,7 @@ class Decider:
             refused = FailureInfo(
                 message=f"nix refused to build it: {refusal.line}; fix: {refusal.fix}",
                 drv_path=refusal.drv_path,
+                environment=True,
             )
             return self._make(r, Status.FAILED, state, failure=refused)
         status = self._status(r.drv, build, state, ending)

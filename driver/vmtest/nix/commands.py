@@ -186,9 +186,13 @@ def flakes_enabled() -> bool:
     return done.returncode == 0 and done.stdout.strip() == "true"
 
 
-def show_config(version_: NixVersion, extra_features: str | None = None) -> dict[str, Any]:
-    """Nix settings as {name: value}."""
-    done = _checked(show_config_argv(version_, extra_features), timeout=60)
+def show_config(
+    version_: NixVersion,
+    extra_features: str | None = None,
+    options: Sequence[tuple[str, str]] = (),
+) -> dict[str, Any]:
+    """Nix settings as {name: value}, with `--option NAME VALUE`s `options` applied."""
+    done = _checked(show_config_argv(version_, extra_features, options), timeout=60)
     data = json.loads(done.stdout)
     return {str(k): v.get("value") if isinstance(v, dict) else v for k, v in data.items()}
 

@@ -88,6 +88,11 @@ class FailureInfo(_Model):
     exit_code: int | None = Field(default=None, description="Builder exit code")
     log_tail: list[str] = Field(default_factory=list, description="Last lines of its log")
     eval_error: EvalErrorInfo | None = None
+    environment: bool = Field(
+        default=False,
+        description="Nix refused to build it on this machine (missing system features, "
+        "another platform): the environment is not ready (exit 3)",
+    )
 
 
 class PhaseTimes(_Model):
