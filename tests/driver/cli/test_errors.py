@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -456,3 +457,59 @@ def test_a_throw_in_a_derivations_arguments_is_placed_in_the_users_file(
     else:
         assert (error["file"], error["line"]) == (None, None)
         assert "file=" not in annotation
+
+
+# A flake with one input, `dep` (a plain directory), that its manifest reads.
+DEP_FLAKE = """{
+  inputs.dep = { url = "path:%s"; flake = false; };
+  outputs = { self, dep }: {
+    vmtestManifest = { schemaVersion = 1; checks = [ ]; } // (if dep ? outPath then { } else { });
+  };
+}
+"""
+
+
+@pytest.mark.parametrize("override", [False, True], ids=["locked", "override"])
+def test_a_path_input_that_does_not_exist_is_the_environment(
+    nix_env: dict[str, str], tmp_path: Path, override: bool
+) -> None:
+    """A `path:` input (or --override-input) naming a missing directory is a source that
+    cannot be fetched on this machine: exit 3, with Nix's reason ("getting status of
+    '/nonexistent/…': No such file or directory" on 2.8, "path '//nonexistent/…' does
+    not exist" on 2.26)."""
+    flake, dep = tmp_path / "flake", tmp_path / "dep"
+    flake.mkdir()
+    dep.mkdir()
+    (dep / "README").write_text("a source\n")
+    missing = "/nonexistent/vmtest-dep"
+    (flake / "flake.nix").write_text(DEP_FLAKE % (dep if override else missing))
+    args = ["run", "x", "--flake", ref(flake)]
+    if override:
+        args += ["--override-input", "dep", f"path:{missing}"]
+    res = run_vmtest(args, nix_env)
+    assert res.returncode == 3, res.output
+    [line] = [line for line in res.stderr.splitlines() if line.startswith("error:")]
+    assert line.startswith("error: nix could not fetch a source the evaluation needs")
+    assert "/nonexistent/vmtest-dep" in line
+    assert_clean_error(res.output)
+
+
+def test_a_store_over_ssh_without_ssh_installed_is_the_environment(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    """No `ssh` on PATH: nix cannot reach an ssh-ng:// store; exit 3, saying to install
+    an OpenSSH client."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("nix", "nix-instantiate", "nix-store", "sh"):
+        found = shutil.which(tool)
+        assert found is not None
+        (bin_dir / tool).symlink_to(found)
+    env = {**nix_env, "PATH": str(bin_dir)}
+    store = "ssh-ng://nobody@vmtest-unreachable.invalid"
+    res = run_vmtest(["quick", "--flake", ref(flake), "--store", store], env)
+    assert res.returncode == 3, res.output
+    assert f"error: cannot reach the store {store}: " in res.stderr
+    assert "'ssh'" in res.stderr  # Nix's words: it could not run ssh
+    assert "hint: install an OpenSSH client" in res.stderr
+    assert_clean_error(res.output)
