@@ -39,8 +39,9 @@ _SUMMARY = re.compile(
     r"|build of '[^']*' failed|^error: Cannot build '[^']*'\.\s*Reason: \d+ dependenc",
     re.MULTILINE,
 )
-# Errors about running Nix rather than about the flake (Ctrl-C, no builders).
-_OPERATIONAL = re.compile(r"interrupted by the user|unable to start any build")
+# Errors about running Nix rather than about the flake (Ctrl-C, no builders; "Unable to
+# start any build" on Nix 2.26).
+_OPERATIONAL = re.compile(r"interrupted by the user|unable to start any build", re.IGNORECASE)
 # Nix 2.8 (recorded here; it stops the whole build): "a 'x86_64-linux' with features {kvm,
 # nixos-test} is required to build '/nix/store/x.drv', but I am a 'x86_64-linux' with
 # features {benchmark, big-parallel}".

@@ -200,3 +200,10 @@ def test_a_json_error_without_position_fields_takes_it_from_the_trace() -> None:
     error = _json_error(record)
     assert error.file is not None and error.file.endswith("-source/check.nix")
     assert (error.line, error.column) == (5, 3)
+
+
+def test_no_builder_to_start_a_build_on_is_not_an_evaluation_error() -> None:
+    """Nix 2.26 capitalises "Unable to start any build": still about running Nix."""
+    log = ErrorLog(on_build_failure=lambda _failure: None)
+    log.message({"action": "msg", "level": 0, "msg": NO_BUILD_2_26})
+    assert list(log.eval_errors) == []
