@@ -39,7 +39,7 @@ nix-parse: ## Parse every .nix file with the real nix
 	git ls-files -co --exclude-standard -z '*.nix' | xargs -0 -n 50 nix-instantiate --parse >/dev/null
 	@echo "nix-parse: $$(git ls-files -co --exclude-standard '*.nix' | wc -l) files parse"
 
-lint-scripts: $(STAMP) ## Type-check and lint the VM test scripts against the driver model
+lint-scripts: $(STAMP) ## ty, ruff (as nixpkgs' test build), mypy and rules on the VM test scripts
 	$(BIN)/vmtest lint-scripts
 
 actionlint: $(STAMP) ## Lint the GitHub workflow

@@ -21,6 +21,22 @@ if [ "$(nix eval --expr 'builtins ? getFlake' 2>/dev/null)" != "true" ]; then
   exit 3
 fi
 
+# The flake that provides vmtest: VMTEST_FLAKE, else the one Nix finds for `.` (a
+# flake.nix here or in a directory above, up to the top of a git repository).
+if [ -z "${VMTEST_FLAKE:-}" ]; then
+  dir="$PWD"
+  while [ ! -e "$dir/flake.nix" ] && [ ! -e "$dir/.git" ] && [ "$dir" != / ]; do
+    dir="$(dirname "$dir")"
+  done
+  if [ ! -e "$dir/flake.nix" ]; then
+    printf '%s\n' >&2 \
+      "error: no flake.nix in $PWD or above it, so there is no vmtest to build." \
+      '  hint: run it from the nixos-vmtest repository (cd there, then make test-vm-quick),' \
+      "  or name the flake: VMTEST_FLAKE=/path/to/nixos-vmtest $0 ARGS"
+    exit 2
+  fi
+fi
+
 # Build vmtest first (quietly): when that fails (nixpkgs cannot be fetched, say), one
 # line says so, with Nix's own reason, instead of every retry nix prints. Exit 3 as
 # vmtest does for an environment that is not ready (make itself then exits 2).

@@ -37,9 +37,19 @@ Tier = Literal["quick", "full"]
 KVM_FIX = (
     "enable virtualisation in the firmware and load kvm-intel/kvm-amd; give your user "
     'access to /dev/kvm (e.g. the "kvm" group, or on GitHub runners a udev rule '
-    'KERNEL=="kvm", MODE="0666"); or build on a KVM machine with --builders/--store; '
-    "or run `vmtest full --allow-tcg` (slow)"
+    'KERNEL=="kvm", MODE="0666"); or build on a KVM machine with --builders/--store'
 )
+
+
+def tcg_fix(command: Sequence[str] = ("full",)) -> str:
+    """The last resort, as the command to type: `command` (the words after `vmtest`) with
+    `--allow-tcg` added."""
+    import shlex
+
+    words = [*command, "--allow-tcg"] if "--allow-tcg" not in command else list(command)
+    return f"or run `{shlex.join(['vmtest', *words])}` (slow)"
+
+
 FEATURES_FIX = (
     'add "extra-system-features = kvm nixos-test" to nix.conf (the nix-daemon reads '
     "/etc/nix/nix.conf; restart it)"
@@ -55,6 +65,8 @@ class Item:
     value: str
     needed_for: Tier | None
     fix: str | None = None
+    #: False when it could not be looked at (no nix to ask): neither ok nor missing.
+    checked: bool = True
 
 
 @dataclass(frozen=True)
@@ -96,7 +108,8 @@ def diagnose() -> list[Item]:
     """Gather every item; only nix being absent shortens the nix part."""
     items = _nix_items()
     kvm = probe_kvm()
-    items.append(Item("/dev/kvm", kvm.usable, kvm.detail, "full", None if kvm.usable else KVM_FIX))
+    fix = None if kvm.usable else f"{KVM_FIX}; {tcg_fix()}"
+    items.append(Item("/dev/kvm", kvm.usable, kvm.detail, "full", fix))
     items.append(Item("cores", True, str(os.cpu_count() or "unknown"), None))
     mem = memory_bytes()
     items.append(Item("memory", True, f"{mem / 2**30:.1f} GiB" if mem else "unknown", None))
@@ -107,11 +120,12 @@ def _nix_items() -> list[Item]:
     try:
         version = commands.version()
     except VmtestError as exc:
+        unknown = "not checked: there is no nix to ask"
         return [
             Item("nix", False, exc.message, "quick", exc.hint),
-            Item("flakes", False, "unknown (no nix)", "quick", commands.FLAKES_HINT),
-            Item("system", False, "unknown (no nix)", "quick"),
-            Item("system-features", False, "unknown (no nix)", "full", FEATURES_FIX),
+            Item("flakes", False, unknown, "quick", checked=False),
+            Item("system", False, unknown, "quick", checked=False),
+            Item("system-features", False, unknown, "full", checked=False),
         ]
     items = [Item("nix", True, f"{version} ({version.text})", "quick")]
     flakes = commands.flakes_enabled()
@@ -146,28 +160,88 @@ def _config(version: NixVersion, options: Sequence[tuple[str, str]] = ()) -> dic
 
 
 def full_tier_blockers(items: list[Item]) -> list[Item]:
-    """Items that stop the full tier (anything the quick tier needs blocks it too)."""
-    return [i for i in items if not i.ok and i.needed_for is not None]
+    """Items found missing that stop the full tier (what the quick tier needs blocks it too)."""
+    return [i for i in items if not i.ok and i.checked and i.needed_for is not None]
 
 
 def quick_tier_blockers(items: list[Item]) -> list[Item]:
-    """Items that stop the quick tier too (no nix, flakes off)."""
-    return [i for i in items if not i.ok and i.needed_for == "quick"]
+    """Items found missing that stop the quick tier too (no nix, flakes off)."""
+    return [i for i in items if not i.ok and i.checked and i.needed_for == "quick"]
+
+
+def not_checked(items: list[Item]) -> list[Item]:
+    """Items that could not be looked at (nothing to ask without nix)."""
+    return [i for i in items if not i.checked]
+
+
+def verdict(items: list[Item]) -> str:
+    """The doctor's last line: which tier this machine is ready for, and what it lacks."""
+    quick_blockers = quick_tier_blockers(items)
+    quick = ", ".join(i.name for i in quick_blockers)
+    full = ", ".join(i.name for i in full_tier_blockers(items))
+    also = ", ".join(i.name for i in full_tier_blockers(items) if i not in quick_blockers)
+    if quick:  # what blocks the quick tier blocks the full tier too
+        verdict = f"not ready for the quick tier (nor the full tier): missing {quick}"
+        verdict += f"; the full tier also needs {also}" if also else ""
+    elif full:
+        verdict = f"ready for the quick tier; not ready for the full tier: missing {full}"
+    else:
+        verdict = "ready for the quick and the full tier"
+    unknown = ", ".join(i.name for i in not_checked(items))
+    return verdict + (f"; not checked without nix: {unknown}" if unknown else "")
 
 
 def to_json(items: list[Item]) -> str:
     """camelCase throughout, like the run report and the manifest."""
     data = {
         "items": [
-            {"name": i.name, "ok": i.ok, "value": i.value, "neededFor": i.needed_for, "fix": i.fix}
+            {
+                "name": i.name,
+                "ok": i.ok,
+                "checked": i.checked,
+                "value": i.value,
+                "neededFor": i.needed_for,
+                "fix": i.fix,
+            }
             for i in items
         ],
-        "quickReady": not quick_tier_blockers(items),
-        "fullReady": not full_tier_blockers(items),
+        "quickReady": not quick_tier_blockers(items)
+        and all(i.needed_for != "quick" for i in not_checked(items)),
+        "fullReady": not full_tier_blockers(items) and not not_checked(items),
+        "notChecked": [i.name for i in not_checked(items)],
         "missingForQuick": [i.name for i in quick_tier_blockers(items)],
         "missingForFull": [i.name for i in full_tier_blockers(items)],
     }
     return json.dumps(data, indent=2, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class KvmSplit:
+    """The selected checks this machine can build as asked, and those it cannot (they
+    need KVM, or the system features, it lacks) with the reason."""
+
+    runnable: list[Check]
+    refused: list[Check]
+    reason: EnvironmentNotReady | None
+
+
+def split_kvm(
+    checks: Sequence[Check],
+    allow_tcg: bool,
+    remote: bool = False,
+    version: NixVersion | None = None,
+    command: Sequence[str] = ("full",),
+    options: Sequence[tuple[str, str]] = (),
+) -> KvmSplit:
+    """Which of `checks` `require_kvm` lets run: all of them, or those needing no KVM."""
+    try:
+        require_kvm(
+            checks, allow_tcg, remote=remote, version=version, command=command, options=options
+        )
+    except EnvironmentNotReady as exc:
+        refused = [c for c in checks if c.requiresKvm]
+        return KvmSplit([c for c in checks if not c.requiresKvm], refused, exc)
+    return KvmSplit(list(checks), [], None)
 
 
 def require_kvm(
@@ -175,6 +249,7 @@ def require_kvm(
     allow_tcg: bool,
     remote: bool = False,
     version: NixVersion | None = None,
+    command: Sequence[str] = ("full",),
     options: Sequence[tuple[str, str]] = (),
 ) -> None:
     """`full` (and `run` of KVM checks) refuse what Nix would refuse, or do slowly.
@@ -183,7 +258,8 @@ def require_kvm(
     (nixpkgs nixos/lib/testing/run.nix, read at 0020e46c8b1c as stored, the pin
     02e08985a27c not being: `requiredSystemFeatures = [ "nixos-test" ]` plus "kvm" on
     Linux); without a usable /dev/kvm the VM falls back to slow emulation. Builds sent
-    to remote builders are checked there."""
+    to remote builders are checked there. `command` (the words after `vmtest`) is what
+    the hint tells to run again with `--allow-tcg`."""
     needing = [c.name for c in checks if c.requiresKvm]
     if not needing or remote:
         return
@@ -202,7 +278,7 @@ def require_kvm(
         return
     raise EnvironmentNotReady(
         f"no usable KVM for {', '.join(needing)}: {probe.detail}",
-        hint=f"{KVM_FIX}; see `vmtest doctor`",
+        hint=f"{KVM_FIX}; {tcg_fix(command)}; see `vmtest doctor`",
     )
 
 

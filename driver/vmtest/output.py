@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -17,6 +17,13 @@ from vmtest import doctor as doc
 from vmtest.checks.manifest import Manifest
 from vmtest.errors import BadInput, ExitCode
 from vmtest.report.model import CheckResult, RunReport, Status, parse_report
+from vmtest.report.targets import (
+    STDOUT,
+    ensure_writable,
+    to_stdout,
+    write_text,
+)
+from vmtest.text import os_reason, plural
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -28,40 +35,15 @@ _EXIT = {
     Status.SKIPPED: ExitCode.PASSED,
     Status.TIMED_OUT: ExitCode.TIMED_OUT,
     Status.INTERRUPTED: ExitCode.INTERRUPTED,
+    # Worst is "not run": nothing failed, but this machine could not run a check.
+    Status.NOT_RUN: ExitCode.ENVIRONMENT,
 }
 
 
 def exit_code(report: RunReport) -> int:
-    """0 passed, 4 timed out, 130 interrupted, 3 when Nix refused to build a check on this
-    machine, 1 anything else (failed, eval error, not run)."""
-    code = _EXIT.get(report.status, ExitCode.CHECK_FAILED)
-    if code is ExitCode.CHECK_FAILED and any(
-        c.failure and c.failure.environment for c in report.checks
-    ):
-        code = ExitCode.ENVIRONMENT
-    return int(code)
-
-
-def ensure_writable(paths: list[Path]) -> None:
-    """Fail before running anything if a report could not be written (exit 2)."""
-    for path in paths:
-        parent = path.parent if str(path.parent) else Path()
-        if path.is_dir():
-            raise BadInput(f"cannot write report {path}: it is a directory")
-        if parent.exists() and not parent.is_dir():
-            raise BadInput(f"cannot write report {path}: {parent} is not a directory")
-        if not parent.is_dir():
-            raise BadInput(f"cannot write report {path}: directory {parent} does not exist")
-        target = path if path.exists() else parent
-        if not os.access(target, os.W_OK):
-            raise BadInput(f"cannot write report {path}: permission denied")
-
-
-def write_text(path: Path, text: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise BadInput(f"cannot write {path}: {exc.strerror}") from exc
+    """The run's worst status as an exit code: 0 passed, 3 a check could not run here (and
+    none failed), 4 timed out, 130 interrupted, 1 anything else (failed, eval error)."""
+    return int(_EXIT.get(report.status, ExitCode.CHECK_FAILED))
 
 
 def publish(
@@ -73,24 +55,29 @@ def publish(
     env: Mapping[str, str] | None = None,
     console: bool = True,
 ) -> None:
-    """Print the summary (or the JSON), GitHub outputs, then write the report files.
+    """Print the summary (or the report that goes to stdout), GitHub outputs, then write
+    the report files.
 
     Printing comes first so a report file that cannot be written (exit 2) never hides
     the result; both files are attempted before the first write error is raised.
     `console=False` (a run stopped by an error, which prints its own line) skips the
-    summary table, not the JSON."""
+    summary table, not a report on stdout. `-` as a path is stdout (`--report -` is
+    `--json`); with a report on stdout, GitHub workflow commands go to stderr."""
     from vmtest.report.render import render_json, render_junit
 
     env = os.environ if env is None else env
+    json_out = json_out or to_stdout(report_path)
+    stdout_used = json_out or to_stdout(junit)
     if json_out:
-        sys.stdout.write(render_json(report))
-        sys.stdout.flush()
-    elif console:
+        write_text(Path(STDOUT), render_json(report))
+    if to_stdout(junit):
+        write_text(Path(STDOUT), render_junit(report))
+    if console and not stdout_used:
         _print_summary(report)
-    _github(report, env, sys.stderr if json_out else sys.stdout)
+    _github(report, env, sys.stderr if stdout_used else sys.stdout)
     errors: list[BadInput] = []
     for path, render in ((report_path, render_json), (junit, render_junit)):
-        if path is not None:
+        if path is not None and not to_stdout(path):
             try:
                 write_text(path, render(report))
             except BadInput as exc:
@@ -113,7 +100,8 @@ def _github(report: RunReport, env: Mapping[str, str], stream: TextIO) -> None:
     try:
         github.append_step_summary(render_markdown(report), env)
     except OSError as exc:
-        print(f"warning: cannot write the step summary: {exc}", file=sys.stderr)
+        where = env.get("GITHUB_STEP_SUMMARY")
+        print(f"warning: cannot write the step summary {where}: {os_reason(exc)}", file=sys.stderr)
 
 
 def _flake_dir(flake: str) -> Path | None:
@@ -198,18 +186,20 @@ def print_plan(runs: list[CheckRun], json_out: bool) -> None:
             print(f"{r.check.name}: already built (cached): {r.drv}")
         else:
             print(
-                f"{r.check.name}: would build {len(r.plan.to_build)} derivation"
-                f"{'s' if len(r.plan.to_build) != 1 else ''} and fetch "
-                f"{len(r.plan.to_fetch)} path{'s' if len(r.plan.to_fetch) != 1 else ''}"
+                f"{r.check.name}: would build {plural(len(r.plan.to_build), 'derivation')} "
+                f"and fetch {plural(len(r.plan.to_fetch), 'path')}"
             )
             for path in (*r.plan.to_build, *r.plan.to_fetch):
                 print(f"  {path}")
     print("dry run: nothing was built")
 
 
-def print_checks(manifest: Manifest, system: str, json_out: bool) -> None:
-    """One line a check; names never break, the description's first sentence is cut to
-    the width left (80 columns fit; `--json` has everything, systems included)."""
+def print_checks(
+    manifest: Manifest, system: str, json_out: bool, unlisted: Sequence[str] = ()
+) -> None:
+    """One row a check; names never break, the description's first sentence wraps in the
+    width left, a word too long for it folded, never cut (80 columns fit; `--json` has
+    everything, systems included)."""
     if json_out:
         print(manifest.model_dump_json(indent=2))
         return
@@ -221,7 +211,7 @@ def print_checks(manifest: Manifest, system: str, json_out: bool) -> None:
     table.add_column("name", no_wrap=True, min_width=max(map(len, names), default=4))
     for col in ("tier", "kvm", "timeout", "subtests"):
         table.add_column(col, no_wrap=True, min_width=len(col))
-    table.add_column("description", min_width=16)
+    table.add_column("description", min_width=16, overflow="fold")
     for name, c in zip(names, manifest.checks, strict=True):
         table.add_row(
             name,
@@ -231,7 +221,12 @@ def print_checks(manifest: Manifest, system: str, json_out: bool) -> None:
             str(len(c.subtests)),
             Text(_first_sentence(c.description)),  # the flake's own words, not rich markup
         )
-    _console().print(table)
+    console = _console()
+    console.print(table)
+    if unlisted:
+        console.print(
+            f"not in the manifest, so never run by vmtest: {', '.join(unlisted)}", markup=False
+        )
 
 
 def _first_sentence(text: str) -> str:
@@ -251,25 +246,20 @@ def print_doctor(items: list[doc.Item], json_out: bool) -> None:
     for col in ("", "item", "value", "needed for"):
         table.add_column(col)
     for i in items:
-        mark = Text("ok", style="green") if i.ok else Text("MISSING", style="red")
+        mark = (
+            Text("ok", style="green")
+            if i.ok
+            else Text("MISSING", style="red")
+            if i.checked
+            else Text("NOT CHECKED", style="yellow")
+        )
         table.add_row(mark, i.name, Text(i.value), i.needed_for or "-")  # value: nix's words
     console = _console()
     console.print(table)
     for i in items:
         if not i.ok and i.fix:
             console.print(f"{i.name}: {i.fix}", markup=False)
-    quick_blockers = doc.quick_tier_blockers(items)
-    quick = ", ".join(i.name for i in quick_blockers)
-    full = ", ".join(i.name for i in doc.full_tier_blockers(items))
-    also = ", ".join(i.name for i in doc.full_tier_blockers(items) if i not in quick_blockers)
-    if quick:  # what blocks the quick tier blocks the full tier too
-        verdict = f"not ready for the quick tier (nor the full tier): missing {quick}"
-        verdict += f"; the full tier also needs {also}" if also else ""
-    elif full:
-        verdict = f"ready for the quick tier; not ready for the full tier: missing {full}"
-    else:
-        verdict = "ready for the quick and the full tier"
-    console.print(verdict, markup=False)
+    console.print(doc.verdict(items), markup=False)
 
 
 def convert_report(source: Path, junit: Path | None, markdown: Path | None) -> None:
@@ -279,18 +269,19 @@ def convert_report(source: Path, junit: Path | None, markdown: Path | None) -> N
     try:
         text = source.read_text(encoding="utf-8")
     except OSError as exc:
-        raise BadInput(f"cannot read {source}: {exc.strerror}") from exc
+        raise BadInput(f"cannot read {source}: {os_reason(exc)}") from exc
     except UnicodeDecodeError as exc:
         raise BadInput(f"cannot read {source}: not UTF-8 text (a vmtest JSON report?)") from exc
     report = parse_report(text, source=str(source))
-    targets = [p for p in (junit, markdown) if p is not None and str(p) != "-"]
+    if to_stdout(junit) and to_stdout(markdown):
+        raise BadInput("only one of --junit and --markdown can be - (stdout)")
+    targets = [p for p in (junit, markdown) if p is not None and not to_stdout(p)]
     if any(p.resolve() == source.resolve() for p in targets):
         raise BadInput(f"cannot write over {source}: it is the report being converted")
     ensure_writable(targets)
     if junit is not None:
         write_text(junit, render_junit(report))
     if markdown is not None:
-        md = render_markdown(report)
-        sys.stdout.write(md) if str(markdown) == "-" else write_text(markdown, md)
+        write_text(markdown, render_markdown(report))
     if junit is None and markdown is None:
         _print_summary(report)

@@ -10,6 +10,7 @@ and a Ctrl-C (or SIGTERM/SIGHUP) an interrupted report (exit 130).
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +24,8 @@ from vmtest.errors import VmtestError
 from vmtest.nix import commands
 from vmtest.nix.argv import NixOptions, NixVersion
 from vmtest.nix.process import TimedOut
-from vmtest.report.model import CheckResult, FailureInfo, RunReport, Status
+from vmtest.report import targets
+from vmtest.report.model import CheckResult, FailureInfo, RunReport, Status, with_checks
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class RunRequest:
     tier: str | None = None
     dry_run: bool = False
     print_build_logs: bool = False
+    #: The words after `vmtest` as typed (hints repeat the command with an option added).
+    command: tuple[str, ...] = ()
 
 
 @dataclass
@@ -50,12 +54,16 @@ class _Prepared:
 
     system: str | None
     checks: list[Check]
+    #: Checks left out for this machine (KVM), and why; `checks` are the others.
+    refused: doctor.KvmSplit | None = None
 
 
 def run(request: RunRequest) -> int:
     """Run the request's checks and publish the report; returns the exit code."""
     started_at, t0 = datetime.now(UTC), time.monotonic()
-    output.ensure_writable([p for p in (request.junit, request.report_path) if p is not None])
+    targets.check_targets(
+        json_out=request.json_out, junit=request.junit, report_path=request.report_path
+    )
     deadline = None if request.timeout is None else t0 + request.timeout
     found = _Prepared(request.system, [])
     try:
@@ -67,6 +75,7 @@ def run(request: RunRequest) -> int:
         cfg = runner.RunConfig(request.flake, found.system or "unknown", version, request.nix_opts)
         logs = request.print_build_logs
         report = runner.Runner(cfg, make_display(), deadline, print_logs=logs).run(found.checks)
+        report = _with_refused(report, found)
     except KeyboardInterrupt:  # before any check started (the runner reports its own)
         stopped = _Stopped(Status.INTERRUPTED, "interrupted before the check started")
         report = _stopped_report(request, found, started_at, t0, stopped)
@@ -88,17 +97,48 @@ def _prepare(request: RunRequest, found: _Prepared, deadline: float | None) -> N
 
     version, current = commands.info(request.nix_opts, timeout=left())
     found.system = system = found.system or current
-    manifest = selection.load_manifest(request.flake, system, request.nix_opts, timeout=left())
-    found.checks = selection.select(manifest, system, list(request.names), request.tier)
-    remote = request.nix_opts.builds_remotely
-    doctor.require_kvm(
+    loaded = selection.load(request.flake, system, request.nix_opts, timeout=left())
+    found.checks = selection.select(
+        loaded.manifest, system, list(request.names), request.tier, loaded.unlisted()
+    )
+    split = doctor.split_kvm(
         found.checks,
         request.allow_tcg,
-        remote=remote,
+        remote=request.nix_opts.builds_remotely,
         version=version,
+        command=request.command or ("full",),
         options=request.nix_opts.options,
     )
+    if split.reason is None:
+        return version
+    if request.dry_run:  # builds nothing, so is never refused
+        print(f"note: a run would leave these out: {split.reason.message}", file=sys.stderr)
+    elif not split.runnable:
+        raise split.reason
+    else:
+        print(f"warning: {split.reason.message}; running the other checks", file=sys.stderr)
+        print(f"  hint: {split.reason.hint}", file=sys.stderr)
+        found.checks, found.refused = split.runnable, split
     return version
+
+
+def _with_refused(report: RunReport, found: _Prepared) -> RunReport:
+    """The report with the checks left out for this machine added as not run, with why."""
+    split = found.refused
+    if split is None or split.reason is None:
+        return report
+    reason = split.reason.message + (f" (hint: {split.reason.hint})" if split.reason.hint else "")
+    system = found.system or "unknown"
+    refused = [
+        CheckResult(
+            name=c.name,
+            attr=c.attr_for(system),
+            status=Status.NOT_RUN,
+            failure=FailureInfo(message=f"not run on this machine: {reason}"),
+        )
+        for c in split.refused
+    ]
+    return with_checks(report, refused)
 
 
 def _publish(request: RunRequest, report: RunReport, *, console: bool) -> None:
@@ -123,9 +163,13 @@ def _stopped_report(
     request: RunRequest, found: _Prepared, started_at: datetime, t0: float, stopped: _Stopped
 ) -> RunReport:
     """The report of a run stopped before any check ran (an error, a timeout, a Ctrl-C):
-    each selected check (else each name asked for) has that status and message, so CI
-    never reads an empty, green report."""
-    names = [c.name for c in found.checks] or list(request.names)
+    each selected check (else each name asked for, patterns left out; else `vmtest`) has
+    that status and message, so CI never reads an empty, green report."""
+    names = [c.name for c in found.checks] or [
+        n
+        for n in request.names
+        if not selection.is_glob(n)  # a pattern names no check
+    ]
     if request.tier is not None and not found.checks:
         names.append(f"{request.tier}-tier")
     system = found.system or "unknown"

@@ -70,6 +70,30 @@ def test_doctor_without_nix_still_prints_everything(
     assert found["cores"]["ok"] is True and found["/dev/kvm"]["name"] == "/dev/kvm"
 
 
+def test_doctor_without_nix_says_what_it_could_not_check(
+    nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    env = {**nix_env, "PATH": str(empty), "COLUMNS": "160"}
+    res = run_vmtest(["doctor"], env)
+    assert res.returncode == 3, res.output
+    lines = res.stdout.splitlines()
+    # No fix is offered for what was not looked at: only nix's own.
+    named = ("nix:", "flakes:", "system:", "system-features:")
+    assert [line.split(":")[0] for line in lines if line.startswith(named)] == ["nix"]
+    assert lines[-1] == (
+        "not ready for the quick tier (nor the full tier): missing nix; "
+        "not checked without nix: flakes, system, system-features"
+    )
+    data = json.loads(run_vmtest(["doctor", "--json"], env).stdout)
+    found = {i["name"]: i for i in data["items"]}
+    assert found["flakes"]["checked"] is False and found["flakes"]["fix"] is None
+    assert found["nix"]["checked"] is True and found["nix"]["fix"]
+    assert data["notChecked"] == ["flakes", "system", "system-features"]
+    assert data["missingForQuick"] == ["nix"]
+
+
 def test_kvm_probe_needs_a_real_kvm_device() -> None:
     assert probe_kvm({"VMTEST_KVM_DEVICE": "/nonexistent"}).usable is False
     not_kvm = probe_kvm({"VMTEST_KVM_DEVICE": "/dev/null"})  # opens fine, the ioctl fails

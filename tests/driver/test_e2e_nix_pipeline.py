@@ -137,6 +137,31 @@ def test_a_failed_subtest_fails_its_check_and_the_suite_but_not_the_others() -> 
     assert "-vm-test-run-vm-service-test.drv' failed" in suite.stderr  # Nix names the check
 
 
+def test_os_release_is_compared_with_the_node_the_framework_built() -> None:
+    # The stub's nodes carry the version the test framework forces (nixos-test-base.nix:
+    # versionSuffix "test"), not nixosConfigurations.vm's `26.05.20260814.02e0898`.
+    facts = eval_json(
+        f"let s = {stub_expr()}; in {{ node = s.checks.vm-config-integrity-test.nodes.server"
+        ".system.nixos.version; vm = s.self.nixosConfigurations.vm.config.system.nixos.version; }"
+    )
+    assert facts == {"node": "26.05test", "vm": "26.05.20260814.02e0898"}
+    out = built_path(stub_expr(), "checks.vm-config-integrity-test")
+    results = json.loads((out / "vmtest-results.json").read_text())
+    statuses = {s["name"]: s["status"] for s in results["cases"][0]["subtests"]}
+    assert set(statuses.values()) == {"passed"}
+    assert "os-release carries the test node's own build" in statuses
+
+
+def test_a_node_of_another_release_than_the_configuration_fails_the_release_subtest() -> None:
+    proc = build(stub_expr(nodeRelease='"25.11"'), "checks.vm-config-integrity-test")
+    assert proc.returncode != 0
+    assert (
+        "vmtest: vm-config-integrity-test: FAILED subtest"
+        ' "os-release names nixosConfigurations.vm\'s release":'
+    ) in proc.stderr
+    assert "'25.11' != '26.05'" in proc.stderr
+
+
 def test_editing_one_script_changes_only_its_check_and_the_suite(tmp_path: Path) -> None:
     tree = tmp_path / "repo"
     shutil.copytree(REPO / "tests/e2e", tree / "tests/e2e")

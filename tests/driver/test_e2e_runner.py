@@ -41,7 +41,7 @@ FACTS: dict[str, Any] = {
     "configured_state_version": "26.05",
     "os_id": "nixos",
     "os_version_id": "26.05",
-    "os_build_id": "26.05.20260814.02e0898",
+    "os_build_id": "26.05test",  # the node's: the test framework forces its suffix
     "failed_assertions": [],
     "warnings": [],
 }

@@ -78,6 +78,6 @@ def test_the_suite_passes_with_every_subtest_of_the_six(
     assert res.returncode == 0, res.output
     suite = check_by_name(load_json(report), "vm-test-suite")
     assert suite["status"] == "passed"
-    # The manifest's subtests of vm-test-suite: the six checks' 3 + 3 + 9 + 4 + 5 + 4.
-    assert len(suite["subtests"]) == 28
+    # The manifest's subtests of vm-test-suite: the six checks' 3 + 3 + 9 + 4 + 6 + 4.
+    assert len(suite["subtests"]) == 29
     assert {s["status"] for s in suite["subtests"]} == {"passed"}

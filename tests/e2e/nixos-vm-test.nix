@@ -124,9 +124,15 @@ let
       toplevel = "${nodes.server.system.build.toplevel}";
       state_version = nodes.server.system.stateVersion;
       configured_state_version = vmConfig.system.stateVersion;
+      # /etc/os-release (nixos/modules/misc/version.nix): ID = distroId, VERSION_ID =
+      # release, BUILD_ID = version = release + versionSuffix. ID and VERSION_ID must be
+      # nixosConfigurations.vm's (the node is that configuration on the same NixOS
+      # release). BUILD_ID is the node's own: the test framework forces every node's
+      # versionSuffix = "test" (and label, revision; nixos/lib/testing/nixos-test-base.nix),
+      # while the flake configuration's is `.<date>.<shortRev>` (lib/flake-version-info.nix).
       os_id = vmConfig.system.nixos.distroId;
       os_version_id = vmConfig.system.nixos.release;
-      os_build_id = vmConfig.system.nixos.version;
+      os_build_id = nodes.server.system.nixos.version;
       failed_assertions = map (a: a.message) (builtins.filter (a: !a.assertion) vmConfig.assertions);
       inherit (vmConfig) warnings;
     }

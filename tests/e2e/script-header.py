@@ -1,4 +1,3 @@
-# ruff: noqa: F821  (VMTEST_CHECK, EXPECTED_FILE: the generated line above; driver: driver global)
 # Shared head of every booted check's testScript, after the one generated line
 # `VMTEST_CHECK, EXPECTED_FILE = "<check>", "/nix/store/...-expected.json"` and before
 # the check's own script (tests/e2e/suite.nix). It changes nothing about how the

@@ -148,28 +148,33 @@ class RichDisplay:
 
 class LogStream:
     """`-L`: every build log line on stderr as `<check>> <line>`; inside GitHub Actions
-    each check's lines are folded in a `::group::` (opened when the check's lines start,
-    closed when another check's lines come: groups do not nest)."""
+    each check's lines are folded in a `::group::` of their own (`report.github.LogGroups`:
+    never interleaved, so a check's lines may wait until the open group ends)."""
 
     def __init__(self, stream: IO[str] | None = None, env: Mapping[str, str] | None = None) -> None:
-        from vmtest.report.github import in_github_actions
+        from vmtest.report.github import LogGroups, in_github_actions
 
         self.stream = stream or sys.stderr
-        self.folding = in_github_actions(os.environ if env is None else env)
-        self.current: str | None = None
+        folding = in_github_actions(os.environ if env is None else env)
+        self.groups = LogGroups(self._write) if folding else None
+
+    def _write(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
 
     def line(self, check: str, text: str) -> None:
-        if self.folding and check != self.current:
-            if self.current is not None:
-                print("::endgroup::", file=self.stream)
-            print(f"::group::{check} log", file=self.stream)
-        self.current = check
-        print(f"{check}> {text}", file=self.stream, flush=True)
+        if self.groups is not None:
+            self.groups.line(check, text)
+        else:
+            self._write(f"{check}> {text}")
+
+    def end(self, check: str) -> None:
+        """`check`'s build is over (its folded lines need not wait for the others)."""
+        if self.groups is not None:
+            self.groups.end(check)
 
     def close(self) -> None:
-        if self.folding and self.current is not None:
-            print("::endgroup::", file=self.stream, flush=True)
-        self.current = None
+        if self.groups is not None:
+            self.groups.close()
 
 
 def make_display(interactive: bool | None = None) -> Display:

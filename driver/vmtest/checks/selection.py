@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import re
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from vmtest.checks.manifest import Check, Manifest, check_defined, parse_manifest
 from vmtest.errors import BadInput
@@ -20,9 +23,23 @@ from vmtest.nix import commands, process
 from vmtest.nix.argv import NixOptions
 
 
-def load_manifest(
-    flake: str, system: str, opts: NixOptions, timeout: float | None = None
-) -> Manifest:
+@dataclass(frozen=True)
+class Loaded:
+    """A validated manifest, the system it was checked for, and the names the flake
+    defines under checks.<system> (None when the manifest lists no check for it)."""
+
+    manifest: Manifest
+    system: str
+    defined: tuple[str, ...] | None = None
+
+    def unlisted(self) -> list[str]:
+        """The flake's checks for the system that the manifest does not list: vmtest
+        knows nothing of them (tier, timeout, KVM), so it does not run them."""
+        listed = {c.name for c in self.manifest.checks}
+        return [n for n in self.defined or () if n not in listed]
+
+
+def load(flake: str, system: str, opts: NixOptions, timeout: float | None = None) -> Loaded:
     """The flake's manifest (`MANIFEST_ATTRS`), validated, and checked against the flake;
     `timeout` (seconds) bounds each of the two evaluations."""
     # The two evaluations are independent: run them side by side (each is a nix start-up).
@@ -32,21 +49,26 @@ def load_manifest(
             attr, text = _manifest_json(flake, opts, timeout)
             manifest = parse_manifest(text, source=f"{flake}#{attr}")
             if not manifest.for_system(system):
-                return manifest
+                return Loaded(manifest, system)
             defined = names.result()
         except BaseException:
             names.cancel()
             process.stop_all()
             raise
     check_defined(manifest, system, defined)
-    return manifest
+    return Loaded(manifest, system, tuple(defined))
 
 
-def load_manifest_for(flake: str, system: str | None, opts: NixOptions) -> tuple[Manifest, str]:
-    """The flake's validated manifest and the system it was checked for (default: the
-    current one, from `nix config show`)."""
-    system_ = system or commands.info(opts)[1]
-    return load_manifest(flake, system_, opts), system_
+def load_manifest(
+    flake: str, system: str, opts: NixOptions, timeout: float | None = None
+) -> Manifest:
+    """The flake's manifest, validated and checked against the flake (see `load`)."""
+    return load(flake, system, opts, timeout).manifest
+
+
+def load_for(flake: str, system: str | None, opts: NixOptions) -> Loaded:
+    """`load` for `system` (default: the current one, from `nix config show`)."""
+    return load(flake, system or commands.info(opts)[1], opts)
 
 
 #: Where a flake exports its manifest, in the order tried: under `lib`, an output
@@ -61,6 +83,7 @@ def _manifest_json(flake: str, opts: NixOptions, timeout: float | None = None) -
             return attr, commands.eval_json(flake, attr, opts, timeout=timeout)
         except commands.NixCommandFailed as exc:
             if "does not provide attribute" not in exc.message:
+                exc.hint = _flake_hint("\n".join(exc.stderr_tail)) or exc.hint
                 raise
     raise BadInput(
         f"{flake} has no vmtestManifest output (the list of checks vmtest runs)",
@@ -68,11 +91,40 @@ def _manifest_json(flake: str, opts: NixOptions, timeout: float | None = None) -
     )
 
 
+# A flake in a git repository is copied with only the files git tracks, so an untracked
+# file is missing from the copy. Nix 2.8 (seen here): "getting status of
+# '/nix/store/<hash>-source/flake.nix': No such file or directory"; Nix 2.26 (seen here):
+# "path '/nix/store/<hash>-source/flake.nix' does not exist".
+_UNTRACKED = (
+    re.compile(r"getting status of '/nix/store/[0-9a-z]{32}-source/(?P<file>[^']+)': No such file"),
+    re.compile(r"path '/nix/store/[0-9a-z]{32}-source/(?P<file>[^']+)' does not exist"),
+)
+
+
+def _flake_hint(nix_said: str) -> str | None:
+    """What to do when Nix cannot find the flake, or a file of it, at all."""
+    for pattern in _UNTRACKED:
+        if m := pattern.search(nix_said):
+            return (
+                "in a git repository Nix sees only the files git tracks: if "
+                f"{m['file']} exists, run `git add {m['file']}` (the path is from the "
+                "repository's top directory)"
+            )
+    if "could not find a flake.nix file" in nix_said:
+        return "run vmtest in the directory of your flake.nix, or name it: --flake PATH"
+    return None
+
+
 def select(
-    manifest: Manifest, system: str, names: list[str], tier: str | None = None
+    manifest: Manifest,
+    system: str,
+    names: list[str],
+    tier: str | None = None,
+    unlisted: Sequence[str] = (),
 ) -> list[Check]:
     """The checks named (or matched by a glob such as `vm-*`) in the order given, then
-    those of `tier`; an unknown name or a glob that matches nothing is bad input (exit 2)."""
+    those of `tier`; an unknown name or a glob that matches nothing is bad input (exit 2),
+    said apart for a name in `unlisted` (a flake check the manifest does not list)."""
     if tier is not None and tier not in ("quick", "full"):
         raise BadInput(f"--tier must be quick or full, got {tier!r}")
     if not names and tier is None:
@@ -80,6 +132,13 @@ def select(
                        "`vmtest run 'vm-*'`; `vmtest list` shows them")  # fmt: skip
     chosen: list[Check] = []
     for name in names:
+        if name in unlisted:
+            raise BadInput(
+                f"check {name!r} is in the flake's checks.{system} but not in its manifest "
+                "(lib.vmtestManifest), so vmtest does not know how to run it",
+                hint=f"add it to the manifest (`vmtest manifest schema` shows the fields), or "
+                f"build it with Nix: nix build .#checks.{system}.{name}",
+            )
         chosen += _matching(manifest, system, name)
     if tier is not None:
         chosen += [c for c in manifest.for_system(system) if c.tier == tier]
@@ -102,7 +161,7 @@ def _matching(manifest: Manifest, system: str, name: str) -> list[Check]:
     known = manifest.by_name()
     if name in known:
         return [known[name]]
-    if any(ch in name for ch in "*?["):
+    if is_glob(name):
         matched = [c for c in manifest.for_system(system) if fnmatch.fnmatchcase(c.name, name)]
         if matched:
             return matched
@@ -118,6 +177,11 @@ def _matching(manifest: Manifest, system: str, name: str) -> list[Check]:
     else:
         hint = "the flake's vmtestManifest lists no checks"
     raise BadInput(what, hint=hint)
+
+
+def is_glob(name: str) -> bool:
+    """True for a pattern such as `vm-*` (a name never has these characters)."""
+    return any(ch in name for ch in "*?[")
 
 
 def budget(checks: list[Check], override: float | None) -> float:

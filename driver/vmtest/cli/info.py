@@ -27,8 +27,8 @@ def list_checks(
     from vmtest import output
 
     with handled_errors():
-        manifest, system_ = load_manifest(flake, system, builders, store, option)
-        output.print_checks(manifest, system_, json_out)
+        loaded = load_manifest(flake, system, builders, store, option)
+        output.print_checks(loaded.manifest, loaded.system, json_out, loaded.unlisted())
 
 
 def doctor(json_out: JsonOut = False) -> None:
@@ -51,7 +51,7 @@ def lint_scripts(
         Path, typer.Option("--project", help="Project root (has tests/e2e/scripts).")
     ] = Path(),
 ) -> None:
-    """Type-check and lint the VM test scripts against the driver model."""
+    """Check the VM test scripts as nixpkgs' test build does (ty, ruff), plus mypy and rules."""
     from vmtest.scriptlint import lint
 
     with handled_errors():

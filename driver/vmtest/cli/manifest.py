@@ -8,9 +8,10 @@ import typer
 
 from vmtest.cli.handling import handled_errors
 from vmtest.cli.options import Builders, Flake, NixOption, Store, SystemOpt
+from vmtest.text import plural
 
 if TYPE_CHECKING:
-    from vmtest.checks.manifest import Manifest
+    from vmtest.checks.selection import Loaded
 
 manifest_app = typer.Typer(help="Show, validate or describe the flake's lib.vmtestManifest.")
 
@@ -21,12 +22,12 @@ def load_manifest(
     builders: str | None,
     store: str | None,
     option: list[str] | None,
-) -> tuple[Manifest, str]:
-    """The flake's validated manifest and the system it was checked for."""
-    from vmtest.checks.selection import load_manifest_for
+) -> Loaded:
+    """The flake's validated manifest, the system it was checked for, the flake's checks."""
+    from vmtest.checks.selection import load_for
     from vmtest.nix.argv import NixOptions
 
-    return load_manifest_for(flake, system, NixOptions.from_cli(builders, store, option))
+    return load_for(flake, system, NixOptions.from_cli(builders, store, option))
 
 
 @manifest_app.command("show")
@@ -39,8 +40,8 @@ def manifest_show(
 ) -> None:
     """Print the validated manifest as JSON."""
     with handled_errors():
-        manifest, _ = load_manifest(flake, system, builders, store, option)
-        typer.echo(manifest.model_dump_json(indent=2))
+        loaded = load_manifest(flake, system, builders, store, option)
+        typer.echo(loaded.manifest.model_dump_json(indent=2))
 
 
 @manifest_app.command("validate")
@@ -53,9 +54,19 @@ def manifest_validate(
 ) -> None:
     """Validate the manifest against its schema and the flake's checks."""
     with handled_errors():
-        manifest, system_ = load_manifest(flake, system, builders, store, option)
-        n = len(manifest.for_system(system_))
-        typer.echo(f"manifest OK: {len(manifest.checks)} checks, {n} defined for {system_}")
+        loaded = load_manifest(flake, system, builders, store, option)
+        total, n = len(loaded.manifest.checks), len(loaded.manifest.for_system(loaded.system))
+        typer.echo(f"manifest OK: {plural(total, 'check')}, {n} defined for {loaded.system}")
+        unlisted = loaded.unlisted()
+        if unlisted:
+            typer.echo(
+                f"warning: the flake defines {plural(len(unlisted), 'check')} for "
+                f"{loaded.system} that the manifest does not list, so vmtest never runs "
+                f"{'it' if len(unlisted) == 1 else 'them'}: {', '.join(unlisted)} (add "
+                f"{'it' if len(unlisted) == 1 else 'them'} to lib.vmtestManifest if "
+                f"{'it is a VM test' if len(unlisted) == 1 else 'they are VM tests'})",
+                err=True,
+            )
 
 
 @manifest_app.command("schema")

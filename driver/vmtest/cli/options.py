@@ -14,7 +14,8 @@ SystemOpt = Annotated[
 ]
 JsonOut = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 JunitPath = Annotated[
-    Path | None, typer.Option("--junit", metavar="PATH", help="Write JUnit XML here.")
+    Path | None,
+    typer.Option("--junit", metavar="PATH", help="Write JUnit XML here ('-': stdout)."),
 ]
 Builders = Annotated[
     str | None,
@@ -50,7 +51,8 @@ Timeout = Annotated[
     ),
 ]
 ReportPath = Annotated[
-    Path | None, typer.Option("--report", metavar="PATH", help="Write the JSON report here.")
+    Path | None,
+    typer.Option("--report", metavar="PATH", help="Write the JSON report here ('-': stdout)."),
 ]
 OverrideInput = Annotated[
     list[str] | None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -64,6 +65,7 @@ def _run(
             allow_tcg=allow_tcg,
             dry_run=dry_run,
             print_build_logs=print_build_logs,
+            command=tuple(sys.argv[1:]),
         )
         code = session.run(request)
     raise typer.Exit(code)

@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from vmtest.text import article
+
 _DRV = r"(?P<drv>/[^'\s]+\.drv)"
 _BUILDER_FAILED = re.compile(
     r"builder for '" + _DRV + r"' failed (?:with exit code (?P<code>-?\d+)"
@@ -107,7 +109,8 @@ class FeatureRefusal:
         fixes = []
         if self.system and self.host and self.system != self.host:
             fixes.append(
-                f"build it on a {self.system} machine (--builders 'ssh://HOST {self.system}', "
+                f"build it on {article(self.system)} {self.system} machine "
+                f"(--builders 'ssh://HOST {self.system}', "
                 f"--store), or let this {self.host} machine emulate it (extra-platforms = "
                 f"{self.system} in nix.conf with binfmt; NixOS: boot.binfmt.emulatedSystems)"
             )

@@ -11,7 +11,7 @@ Nix, `«<input>»/<path>`), which map back to `<flake dir>/<path>`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from vmtest.report.model import CheckResult, RunReport, Status
@@ -85,8 +85,14 @@ def error_annotations(
 
 
 def warning_annotations(report: RunReport) -> list[str]:
-    """`::warning` lines for the warning findings of every check (the quick tier's)."""
-    return [
+    """`::warning` lines for the warning findings of every check (the quick tier's), and
+    for every check that did not run for a reason given (no usable KVM, say)."""
+    not_run = [
+        error_command(c.failure.message, f"vmtest: {c.name} not run", level="warning")
+        for c in report.checks
+        if c.status is Status.NOT_RUN and c.failure is not None
+    ]
+    return not_run + [
         error_command(
             f"{f.message} (option {f.option}; fix: {f.fix})",
             f"vmtest: {c.name} warning ({f.id})",
@@ -136,3 +142,54 @@ def fit_step_summary(markdown: str, limit: int = STEP_SUMMARY_LIMIT) -> str:
     note = "\n\n_(summary cut to fit GitHub's step summary size limit; see the JSON report)_\n"
     head = data[: limit - len(note.encode())].decode("utf-8", "ignore")
     return head[: head.rfind("\n") + 1] + note
+
+
+class LogGroups:
+    """`-L` inside GitHub Actions: each check's build log lines in one `::group::` of its
+    own, never interleaved (groups do not nest, and a group holds what is printed until it
+    ends). The first check to print has the open group and its lines go out live; the lines
+    of the others wait, and come out as one group each when the open one ends (`end`) or
+    at `close`."""
+
+    def __init__(self, write: Callable[[str], None]) -> None:
+        self._write = write
+        self._live: str | None = None
+        self._held: dict[str, list[str]] = {}
+        self._ended: set[str] = set()
+
+    def line(self, check: str, text: str) -> None:
+        if self._live is None and not self._held:
+            self._live = check
+            self._write(f"::group::{check} log")
+        if check == self._live:
+            self._write(f"{check}> {text}")
+        else:
+            self._held.setdefault(check, []).append(text)
+
+    def end(self, check: str) -> None:
+        """`check` prints no more: close its group, and let the waiting checks out."""
+        self._ended.add(check)
+        if check == self._live:
+            self._write("::endgroup::")
+            self._live = None
+            self._release()
+
+    def close(self) -> None:
+        """Everything ends: close the open group, then every waiting check's group."""
+        self._ended.update(self._held)
+        if self._live is not None:
+            self.end(self._live)
+
+    def _release(self) -> None:
+        """Print the waiting checks' groups in the order they first printed; the first
+        one that has not ended stays open, live."""
+        while self._held and self._live is None:
+            check, lines = next(iter(self._held.items()))
+            del self._held[check]
+            self._write(f"::group::{check} log")
+            for text in lines:
+                self._write(f"{check}> {text}")
+            if check in self._ended:
+                self._write("::endgroup::")
+            else:
+                self._live = check

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from vmtest.errors import BadInput
+from vmtest.text import plural
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -88,11 +89,6 @@ class FailureInfo(_Model):
     exit_code: int | None = Field(default=None, description="Builder exit code")
     log_tail: list[str] = Field(default_factory=list, description="Last lines of its log")
     eval_error: EvalErrorInfo | None = None
-    environment: bool = Field(
-        default=False,
-        description="Nix refused to build it on this machine (missing system features, "
-        "another platform): the environment is not ready (exit 3)",
-    )
 
 
 class PhaseTimes(_Model):
@@ -156,6 +152,13 @@ def overall_status(checks: list[CheckResult], interrupted: bool = False) -> Stat
     return worst
 
 
+def with_checks(report: RunReport, more: list[CheckResult]) -> RunReport:
+    """`report` with `more` checks added (after its own) and its status made again."""
+    checks = [*report.checks, *more]
+    status = overall_status(checks, interrupted=report.interrupted)
+    return report.model_copy(update={"checks": checks, "status": status})
+
+
 def report_json_schema() -> dict[str, Any]:
     """JSON Schema of the run report (by alias, i.e. the camelCase JSON keys)."""
     return RunReport.model_json_schema(by_alias=True)
@@ -170,5 +173,6 @@ def parse_report(text: str | bytes, source: str = "report") -> RunReport:
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
         raise BadInput(
             f"{source} is not a valid vmtest run report: {where}: {first['msg']}",
-            hint=f"{exc.error_count()} problem(s); reports use schemaVersion {SCHEMA_VERSION}",
+            hint=f"{plural(exc.error_count(), 'problem')} in all; reports use schemaVersion "
+            f"{SCHEMA_VERSION}",
         ) from exc

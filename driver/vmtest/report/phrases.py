@@ -102,7 +102,8 @@ def next_step(report: RunReport) -> str | None:
         (named(Status.FAILED, False, logged=False), "see why above"),
         (named(Status.TIMED_OUT), "ran out of time: raise the budget with --timeout SECONDS"),
         (named(Status.INTERRUPTED), "interrupted: run again for a result"),
-        (named(Status.NOT_RUN), "did not run"),
+        (_not_run(report, said_why=True), "did not run here: see why above"),
+        (_not_run(report, said_why=False), "did not run"),
     ]
     said = [f"{names}: {what}" for names, what in steps if names]
     if not said and report.interrupted:
@@ -110,6 +111,15 @@ def next_step(report: RunReport) -> str | None:
     if not said:
         return None
     return "\n".join(["next: " + "; ".join(said), *_commands(report)])
+
+
+def _not_run(report: RunReport, said_why: bool) -> str:
+    """The checks that did not run, with (or without) a reason in their failure section."""
+    return ", ".join(
+        c.name
+        for c in report.checks
+        if c.status is Status.NOT_RUN and (c.failure is not None) == said_why
+    )
 
 
 def _has_log(check: CheckResult) -> bool:

@@ -26,6 +26,7 @@ from vmtest.report.phrases import (
     subtest_counts,
     subtest_line,
 )
+from vmtest.text import plural
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, JustifyMethod, RenderableType, RenderResult
@@ -132,7 +133,7 @@ def render_markdown(report: RunReport, tail_lines: int = 30) -> str:
     out = [
         f"## {headline(report)}",
         "",
-        f"`{_md_cell(report.flake)}` on `{report.system}`, {len(report.checks)} check(s), "
+        f"`{_md_cell(report.flake)}` on `{report.system}`, {plural(len(report.checks), 'check')}, "
         f"{format_seconds(report.duration)}" + (" (interrupted)" if report.interrupted else ""),
         "",
         "| Check | Status | Total | Evaluate | Build | Boot | Script | Subtests |",
@@ -147,7 +148,7 @@ def render_markdown(report: RunReport, tail_lines: int = 30) -> str:
             + " | ".join(format_seconds(t) for t in times)
             + f" | {subtest_counts(c)} |"
         )
-    failing = [c for c in ordered_checks(report) if c.status not in _ICON]
+    failing = [c for c in ordered_checks(report) if _explained(c)]
     if failing:
         out += ["", "### Failures"]
         for check in failing:
@@ -211,9 +212,17 @@ def render_console(report: RunReport, tail_lines: int = 20) -> RenderableType:
 
     parts: list[RenderableType] = [_Summary(report) if report.checks else Text(headline(report))]
     for check in ordered_checks(report):
-        if check.status not in _ICON:
+        if _explained(check):
             parts.append(Text("\n".join(_console_failure(check, tail_lines))))
     return Group(*parts)
+
+
+def _explained(check: CheckResult) -> bool:
+    """True for a check whose section says why: it did not pass, or did not run for a
+    reason given (e.g. no usable KVM on this machine)."""
+    return check.status not in _ICON or (
+        check.status is Status.NOT_RUN and check.failure is not None
+    )
 
 
 #: Phase columns, and the order they are left out in when the table does not fit:

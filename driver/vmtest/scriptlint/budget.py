@@ -10,9 +10,10 @@ Counted the way nixpkgs' driver spends the time (machine/__init__.py @ 019697db0
   timeout of its own;
 - `shutdown()`: SHUTDOWN_ALLOWANCE (the driver waits for QEMU to exit without a limit);
 - the boot: BOOT_ALLOWANCE once, however many nodes start (they boot in parallel). No
-  script can bound it: the driver waits for the guest's root shell without a limit, so
-  a VM that never boots is stopped by globalTimeout alone (script-header.py then says
-  "the VM did not boot").
+  script can bound it: `connect()` waits for the guest's root shell without a limit,
+  so a VM that never boots is stopped by globalTimeout alone (script-header.py then
+  says "the VM did not boot"). Scripts await each node's shell before their timed
+  waits (`vmtest.scriptlint.shell`), so the waits' timeouts never include the boot.
 
 A helper function's cost is counted at every call. Calls in loops cannot be bounded
 and are reported. Timeouts must be int literals or module-level int constants.
@@ -32,7 +33,7 @@ SHUTDOWN_ALLOWANCE = 60
 
 COMMANDS = frozenset({"succeed", "fail", "execute"})
 DOUBLE_WAITS = frozenset({"wait_until_succeeds", "wait_until_fails"})
-START = frozenset({"start", "start_all"})
+START = frozenset({"start", "start_all", "connect"})
 
 
 @dataclass

@@ -1,16 +1,16 @@
 """The texts the VM test scripts are type-checked as, with a map back to each file's lines.
 
 A booted check's testScript is one generated line, tests/e2e/script-header.py, then the
-check's script (tests/e2e/suite.nix `testScript`); `test_script` builds the same text.
-nixpkgs (nixos/lib/testing/driver.nix) type-checks a testScript after
-nixos/lib/test-script-prepend.py and one `<node>: QemuMachine;` line per node; here the
-driver model tests/e2e/driver-model/prelude.py stands in for the prepend.
+check's script (tests/e2e/suite.nix `testScript`); `check_script` builds the same text.
+nixpkgs (nixos/lib/testing/driver.nix) checks a testScript as testScriptWithTypes:
+nixos/lib/test-script-prepend.py, one `<node>: QemuMachine;` line per node (and
+`machine` for a lone node), then the script; here the driver model
+tests/e2e/driver-model/prelude.py stands in for the prepend (`with_driver_model`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,12 +138,21 @@ def check_script(
     return builder.build(check.script.stem.replace("-", "_") + ".py")
 
 
-def _node_declarations(nodes: Iterable[str]) -> str:
-    return "".join(f"{node}: QemuMachine\n" for node in nodes)
+def node_names(nodes: tuple[str, ...]) -> tuple[str, ...]:
+    """The names a check's script sees for its nodes: one per node, and `machine` too when
+    there is exactly one (driver.nix `theOnlyMachine`, in nixos-24.11 and on master)."""
+    return (*nodes, "machine") if len(nodes) == 1 and "machine" not in nodes else nodes
 
 
-def with_driver_model(project_root: Path, nodes: Iterable[str], body: CheckedFile) -> CheckedFile:
-    """The driver model and the node declarations, then `body` (as driver.nix does)."""
+def _node_declarations(nodes: tuple[str, ...]) -> str:
+    # driver.nix writes `<node>: QemuMachine;`; bound here for ty (see the model's
+    # `driver_binds`), typed the same.
+    return "".join(f"{name}: QemuMachine = driver_binds()\n" for name in node_names(nodes))
+
+
+def with_driver_model(project_root: Path, nodes: tuple[str, ...], body: CheckedFile) -> CheckedFile:
+    """The driver model and the node declarations, then `body`: testScriptWithTypes as
+    nixos/lib/testing/driver.nix composes it, with the model for test-script-prepend.py."""
     builder = FileBuilder()
     builder.add((project_root / MODEL_FILE).read_text(), MODEL_FILE)
     builder.add(_node_declarations(nodes))

@@ -2,19 +2,23 @@
 
 Every step inside `with subtest("<literal>")`, subtest names unique across the suite,
 an explicit timeout on every wait and every `succeed`/`fail`/`execute` (`retry`: its
-second argument), none of the driver's calls that take no timeout, no sleep, and a
-worst case within the check's globalTimeout (`vmtest.scriptlint.budget`). Read from the
-syntax tree; nothing is run.
+second argument), none of the driver's calls that take no timeout, no sleep, each
+node's root shell awaited before a timed call on it (`vmtest.scriptlint.shell`), no
+file-level `noqa` in the header or a script (it would land in the testScript nixpkgs
+lints), and a worst case within the check's globalTimeout (`vmtest.scriptlint.budget`).
+Read from the syntax tree and the text; nothing is run.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from vmtest.scriptlint.budget import budget_problems
-from vmtest.scriptlint.compose import BootCheck
+from vmtest.scriptlint.compose import HEADER_FILE, BootCheck
+from vmtest.scriptlint.shell import shell_problems
 
 # Driver calls that run a guest command or wait, with no timeout parameter
 # (machine/__init__.py @ 019697db058b); `shutdown()` is allowed and budgeted.
@@ -34,6 +38,8 @@ UNBOUNDED = frozenset(
     }
 )
 COMMANDS = frozenset({"succeed", "fail", "execute"})
+# A comment that exempts a whole file (ruff honours both spellings).
+FILE_EXEMPTION = re.compile(r"^\s*#\s*(?P<tool>ruff|flake8)\s*:\s*noqa\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -122,13 +128,30 @@ def _call_problems(script: Path, node: ast.Call) -> list[LintProblem]:
     return [LintProblem("vmtest", script, node.lineno, message)] if message else []
 
 
+def exemption_problems(source: Path, text: str) -> list[LintProblem]:
+    """File-level `noqa` comments: in a testScript they switch nixpkgs' lint off."""
+    return [
+        LintProblem(
+            "vmtest",
+            source,
+            number,
+            f"file-level `{match['tool'].lower()}: noqa` lands in the testScript nixpkgs"
+            " lints and switches its checks off for the whole script: configure our ruff"
+            " per file (pyproject)",
+        )
+        for number, line in enumerate(text.splitlines(), start=1)
+        if (match := FILE_EXEMPTION.match(line))
+    ]
+
+
 def check_rules(project_root: Path, checks: list[BootCheck]) -> list[LintProblem]:
     """The suite's own rules for scripts (tool "vmtest"; syntax errors as tool "python")."""
-    problems: list[LintProblem] = []
+    problems = exemption_problems(HEADER_FILE, (project_root / HEADER_FILE).read_text())
     seen: dict[str, Path] = {}
     for check in checks:
         script = check.script
         text = (project_root / script).read_text()
+        problems += exemption_problems(script, text)
         try:
             tree = ast.parse(text, filename=str(script))
         except SyntaxError as exc:
@@ -136,6 +159,8 @@ def check_rules(project_root: Path, checks: list[BootCheck]) -> list[LintProblem
             continue
         problems += _rule_problems(script, tree)
         for line, message in budget_problems(tree, check.timeout):
+            problems.append(LintProblem("vmtest", script, line, message))
+        for line, message in shell_problems(tree, check.nodes):
             problems.append(LintProblem("vmtest", script, line, message))
         for name in subtest_names(text):
             if name in seen:

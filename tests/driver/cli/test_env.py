@@ -40,10 +40,10 @@ def test_nix_refusing_a_build_for_a_missing_feature_is_said_with_the_fix(
     assert "with features {vmtest-fixture-feature} is required to build" in res.stdout
     assert 'fix: add "extra-system-features = vmtest-fixture-feature" to nix.conf' in res.stdout
     assert "Nix named no failing derivation" not in res.stdout
-    assert "needs-feature: see why above" in res.stdout
+    assert "next: needs-feature: did not run here: see why above" in res.stdout
     data = load_json(report)
     refused = check_by_name(data, "needs-feature")
-    assert refused["status"] == "failed"
+    assert refused["status"] == "not-run"  # this machine cannot build it
     assert "is required to build" in refused["failure"]["message"]
     # Nix stops the whole build at its refusal; the other check is built all the same.
     assert check_by_name(data, "passing")["status"] == "passed"
@@ -64,9 +64,10 @@ def test_nix_refusing_a_build_for_another_platform_names_the_platform_not_a_feat
     res = run_vmtest(args, nix_env)
     assert res.returncode == 3, res.output  # this machine cannot build it
     assert f"a '{other}' with features {{}} is required to build" in res.stdout
-    assert f"fix: build it on a {other} machine (--builders 'ssh://HOST {other}'" in res.stdout
+    # aarch64-linux or x86_64-linux: "an" either way, as they are read aloud.
+    assert f"fix: build it on an {other} machine (--builders 'ssh://HOST {other}'" in res.stdout
     assert "extra-system-features =" not in res.stdout  # no feature is missing
-    assert check_by_name(load_json(report), "passing")["status"] == "failed"
+    assert check_by_name(load_json(report), "passing")["status"] == "not-run"
 
 
 @pytest.mark.parametrize(
@@ -163,6 +164,56 @@ def test_unreachable_builders_are_reported_as_such(
     )
     assert "'nobody@vmtest-unreachable.invalid'" in line
     assert check_by_name(load_json(report), "failing")["status"] == "failed"
+
+
+NO_KVM = {"VMTEST_KVM_DEVICE": "/nonexistent/kvm"}
+
+
+@pytest.mark.parametrize(
+    ("other", "code", "other_status"), [("passing", 3, "passed"), ("failing", 1, "failed")]
+)
+def test_without_kvm_only_the_checks_needing_it_are_left_out(
+    flake: Path,
+    nix_env: dict[str, str],
+    tmp_path: Path,
+    other: str,
+    code: int,
+    other_status: str,
+) -> None:
+    report, junit = tmp_path / "r.json", tmp_path / "j.xml"
+    args = ["run", "boot-pass", other, "--flake", ref(flake)]
+    res = run_vmtest([*args, "--report", str(report), "--junit", str(junit)], {**nix_env, **NO_KVM})
+    # 3 (environment) when nothing that ran failed; a failure that ran says 1.
+    assert res.returncode == code, res.output
+    data = load_json(report)
+    assert check_by_name(data, other)["status"] == other_status
+    assert "no usable KVM" not in str(check_by_name(data, other).get("failure"))
+    left_out = check_by_name(data, "boot-pass")
+    assert left_out["status"] == "not-run"
+    assert (
+        "no usable KVM for boot-pass: /nonexistent/kvm does not exist"
+        in (left_out["failure"]["message"])
+    )
+    # The hint repeats the command as typed, with --allow-tcg.
+    retry = f"vmtest run boot-pass {other} --flake {ref(flake)} --report {report} --junit {junit}"
+    assert f"`{retry} --allow-tcg`" in res.stderr
+    assert "vmtest full --allow-tcg" not in res.output
+    assert junit_cases(junit)[("boot-pass", "boot-pass")].find("skipped") is not None
+
+
+def test_without_kvm_a_dry_run_is_not_refused(flake: Path, nix_env: dict[str, str]) -> None:
+    res = run_vmtest(["full", "--dry-run", "--flake", ref(flake)], {**nix_env, **NO_KVM})
+    assert res.returncode == 0, res.output
+    assert "vm-test-suite: would build 1 derivation" in res.stdout
+    assert "dry run: nothing was built" in res.stdout
+    assert "note: a run would leave these out: no usable KVM for vm-test-suite" in res.stderr
+
+
+def test_without_kvm_the_hint_names_the_command_used(flake: Path, nix_env: dict[str, str]) -> None:
+    res = run_vmtest(["run", "boot-pass", "--flake", ref(flake)], {**nix_env, **NO_KVM})
+    assert res.returncode == 3, res.output
+    assert "error: no usable KVM for boot-pass" in res.stderr
+    assert f"`vmtest run boot-pass --flake {ref(flake)} --allow-tcg`" in res.stderr
 
 
 def test_system_features_given_with_option_count_before_the_build(

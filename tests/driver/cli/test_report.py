@@ -117,6 +117,20 @@ def test_list_fits_80_columns_and_piped_output_honours_columns(
     assert 80 < _widest(wide.stdout) <= 120
 
 
+def test_list_wraps_a_long_word_instead_of_cutting_it(flake: Path, nix_env: dict[str, str]) -> None:
+    manifest = flake / "manifest.nix"
+    word = "nixosConfigurations.vm-aarch64.config.system.build.toplevel.drvPath"
+    described = f'"Evaluates {word} and checks it. A second sentence."'
+    manifest.write_text(manifest.read_text().replace('"fixture check ${name}"', described))
+    table = run_vmtest(["list", "--flake", ref(flake)], {**nix_env, "COLUMNS": "80"})
+    assert table.returncode == 0, table.output
+    assert _widest(table.stdout) <= 80
+    assert "…" not in table.stdout
+    # The description is the last column: its pieces follow each other once the
+    # spaces (and the empty cells of its continuation lines) are taken out.
+    assert f"Evaluates{word}andchecksit." in "".join(table.stdout.split())
+
+
 def test_summary_table_fits_80_columns(flake: Path, nix_env: dict[str, str]) -> None:
     env = {**nix_env, "COLUMNS": "80"}
     res = run_vmtest(["run", "passing", "vm-parallel-boot", "--flake", ref(flake)], env)
@@ -145,3 +159,62 @@ def test_quick_warnings_become_annotations_and_step_summary(
     text = summary.read_text()
     assert "### Warnings" in text
     assert "unit-vm-analysis: sshd allows password authentication" in text
+
+
+def test_every_report_path_is_checked_before_any_check_runs(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    report = tmp_path / "r.json"
+    for junit in ("/proc/x.xml", "/sys/x.xml"):
+        args = ["run", "passing", "--flake", ref(flake), "--junit", junit, "--report", str(report)]
+        res = run_vmtest(args, nix_env)
+        assert res.returncode == 2, res.output
+        assert res.stderr.startswith(f"error: cannot write report {junit}: "), res.stderr
+        assert "[Errno" not in res.output
+        assert "evaluating" not in res.stderr and not report.exists()  # nothing ran
+
+
+def test_an_unwritable_step_summary_is_said_before_any_check_runs(
+    flake: Path, nix_env: dict[str, str]
+) -> None:
+    env = {**nix_env, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": "/sys/summary.md"}
+    res = run_vmtest(["run", "passing", "--flake", ref(flake)], env)
+    assert res.returncode == 2, res.output
+    assert res.stderr.startswith(
+        "error: cannot write the GitHub step summary ($GITHUB_STEP_SUMMARY) /sys/summary.md: "
+        "permission denied"
+    ), res.stderr
+    assert "evaluating" not in res.stderr
+
+
+def test_a_dash_report_path_is_stdout(flake: Path, nix_env: dict[str, str], tmp_path: Path) -> None:
+    res = run_vmtest(
+        ["run", "passing", "--flake", ref(flake), "--report", "-"], nix_env, cwd=tmp_path
+    )
+    assert res.returncode == 0, res.output
+    assert json.loads(res.stdout)["checks"][0]["name"] == "passing"  # only the JSON
+    assert not (tmp_path / "-").exists()
+    res = run_vmtest(
+        ["run", "passing", "--flake", ref(flake), "--junit", "-"], nix_env, cwd=tmp_path
+    )
+    assert res.returncode == 0, res.output
+    assert ET.fromstring(res.stdout).tag == "testsuites"
+    assert not (tmp_path / "-").exists()
+
+
+def test_only_one_report_goes_to_stdout(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    for both in (["--json", "--junit", "-"], ["--report", "-", "--junit", "-"]):
+        res = run_vmtest(["run", "passing", "--flake", ref(flake), *both], nix_env, cwd=tmp_path)
+        assert res.returncode == 2, res.output
+        assert "error: only one report can go to stdout" in res.stderr
+    report = tmp_path / "r.json"
+    made = run_vmtest(["run", "passing", "--flake", ref(flake), "--report", str(report)], nix_env)
+    assert made.returncode == 0, made.output
+    res = run_vmtest(["report", str(report), "--junit", "-", "--markdown", "-"], nix_env)
+    assert res.returncode == 2, res.output
+    assert "error: only one of --junit and --markdown can be - (stdout)" in res.stderr
+    res = run_vmtest(["report", str(report), "--junit", "-"], nix_env, cwd=tmp_path)
+    assert res.returncode == 0, res.output
+    assert ET.fromstring(res.stdout).tag == "testsuites" and not (tmp_path / "-").exists()

@@ -5,8 +5,11 @@ the commands printed after a failure."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 from conftest import check_by_name, load_json, ref, requires_nix, run_vmtest
 
 pytestmark = requires_nix
@@ -57,6 +60,24 @@ def test_unknown_names_and_globs_suggest_the_closest(flake: Path, nix_env: dict[
     assert "error: no check matches 'nothing-*'" in res.stderr
     res = run_vmtest(["run", "--flake", ref(flake)], nix_env)
     assert res.returncode == 2 and "error: name the checks to run" in res.stderr
+
+
+def test_a_pattern_that_matched_nothing_is_no_check_in_the_report(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    report = tmp_path / "r.json"
+    args = ["run", "vm-servce-*", "nope", "--flake", ref(flake), "--report", str(report)]
+    res = run_vmtest(args, nix_env)
+    assert res.returncode == 2, res.output
+    assert "error: no check matches 'vm-servce-*'" in res.stderr
+    assert "hint: did you mean vm-service-test?" in res.stderr
+    assert [c["name"] for c in load_json(report)["checks"]] == ["nope"]
+    res = run_vmtest(["run", "nothing-*", "--flake", ref(flake), "--report", str(report)], nix_env)
+    assert res.returncode == 2, res.output
+    [entry] = load_json(report)["checks"]
+    assert (
+        entry["name"] == "vmtest" and "no check matches 'nothing-*'" in entry["failure"]["message"]
+    )
 
 
 _OVERRIDE_FLAKE = """{
@@ -206,3 +227,89 @@ def test_a_failed_vm_test_points_to_its_interactive_driver_and_its_log(
     assert drv.startswith("/nix/store/") and drv.endswith("-vm-service-test.drv")
     assert Path(drv).exists()  # the real derivation, not "<derivation>"
     assert "<derivation>" not in res.stdout
+
+
+def _with_unlisted_check(flake: Path) -> None:
+    """A check under `checks` that the manifest does not list (a formatter, say)."""
+    nix = flake / "flake.nix"
+    text = nix.read_text()
+    anchor = '          passing = mk "passing" scripts.passing;\n'
+    assert anchor in text
+    nix.write_text(text.replace(anchor, anchor + '          fmt = mk "fmt" scripts.passing;\n'))
+
+
+def test_a_flake_check_the_manifest_does_not_list_is_said_by_name(
+    flake: Path, nix_env: dict[str, str]
+) -> None:
+    _with_unlisted_check(flake)
+    system = ["--system", "x86_64-linux", "--flake", ref(flake)]
+    res = run_vmtest(["manifest", "validate", *system], nix_env)
+    assert res.returncode == 0, res.output  # valid: the manifest lists only what exists
+    assert res.stdout.strip() == "manifest OK: 13 checks, 13 defined for x86_64-linux"
+    assert (
+        "warning: the flake defines 1 check for x86_64-linux that the manifest does not "
+        "list, so vmtest never runs it: fmt"
+    ) in res.stderr
+    res = run_vmtest(["run", "fmt", *system], nix_env)
+    assert res.returncode == 2, res.output
+    assert (
+        "error: check 'fmt' is in the flake's checks.x86_64-linux but not in its manifest"
+    ) in res.stderr
+    assert "unknown check" not in res.stderr
+    assert "nix build .#checks.x86_64-linux.fmt" in res.stderr
+    listed = run_vmtest(["list", *system], nix_env)
+    assert listed.returncode == 0, listed.output
+    assert "not in the manifest, so never run by vmtest: fmt" in listed.stdout
+
+
+_ONE_CHECK_FLAKE = """{
+  outputs = { self }: {
+    lib.vmtestManifest = {
+      schemaVersion = 1;
+      checks = [ {
+        name = "one"; attr = "checks.x86_64-linux.one"; tier = "quick";
+        systems = [ "x86_64-linux" ]; requiresKvm = false; timeoutSeconds = 30;
+        description = "writes a file"; subtests = [ ];
+      } ];
+    };
+    checks.x86_64-linux.one = derivation {
+      name = "one"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo > $out" ];
+    };
+  };
+}
+"""
+
+
+def test_validate_counts_one_check_in_the_singular(tmp_path: Path, nix_env: dict[str, str]) -> None:
+    (tmp_path / "flake.nix").write_text(_ONE_CHECK_FLAKE)
+    args = ["manifest", "validate", "--system", "x86_64-linux", "--flake", ref(tmp_path)]
+    res = run_vmtest(args, nix_env)
+    assert res.returncode == 0, res.output
+    assert res.stdout.strip() == "manifest OK: 1 check, 1 defined for x86_64-linux"
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_an_untracked_flake_nix_in_a_git_repository_gets_the_git_add_hint(
+    flake: Path, nix_env: dict[str, str]
+) -> None:
+    _git(flake, "init", "-q")
+    _git(flake, "add", *[p.name for p in flake.iterdir() if p.name not in (".git", "flake.nix")])
+    res = run_vmtest(["list", "--flake", str(flake)], nix_env)  # a git flake, not path:
+    assert res.returncode == 2, res.output
+    assert "hint: in a git repository Nix sees only the files git tracks" in res.stderr
+    assert "run `git add flake.nix`" in res.stderr
+    _git(flake, "add", "flake.nix")
+    assert run_vmtest(["list", "--flake", str(flake)], nix_env).returncode == 0
+
+
+def test_no_flake_nix_at_all_says_where_to_run(tmp_path: Path, nix_env: dict[str, str]) -> None:
+    res = run_vmtest(["list"], nix_env, cwd=tmp_path)
+    assert res.returncode == 2, res.output
+    assert "could not find a flake.nix file" in res.stderr
+    assert "hint: run vmtest in the directory of your flake.nix, or name it: --flake PATH" in (
+        res.stderr
+    )

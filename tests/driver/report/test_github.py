@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from conftest import sample_report
+from vmtest.checks.progress import LogStream
 from vmtest.report.github import (
     append_step_summary,
     error_annotations,
@@ -108,3 +110,61 @@ def test_step_summary_is_cut_to_the_size_limit() -> None:
     assert cut.endswith("step summary size limit; see the JSON report)_\n")
     assert cut.splitlines()[0] == "| row 0 | é |"
     assert fit_step_summary("short\n") == "short\n"
+
+
+def _groups(text: str) -> list[tuple[str, list[str]]]:
+    """(group title, its lines) in order; asserts nothing is printed outside a group."""
+    found: list[tuple[str, list[str]]] = []
+    open_group: list[str] | None = None
+    for line in text.splitlines():
+        if line.startswith("::group::"):
+            assert open_group is None, f"nested group at {line!r}"
+            open_group = []
+            found.append((line.removeprefix("::group::"), open_group))
+        elif line == "::endgroup::":
+            assert open_group is not None
+            open_group = None
+        else:
+            assert open_group is not None, f"{line!r} outside any group"
+            open_group.append(line)
+    assert open_group is None, "a group was left open"
+    return found
+
+
+GITHUB = {"GITHUB_ACTIONS": "true"}
+INTERLEAVED = [("a", "1"), ("b", "1"), ("a", "2"), ("c", "1"), ("b", "2"), ("a", "3")]
+
+
+def test_build_logs_are_one_group_per_check_never_interleaved() -> None:
+    out = io.StringIO()
+    logs = LogStream(out, GITHUB)
+    for check, text in INTERLEAVED:
+        logs.line(check, text)
+    logs.close()
+    assert _groups(out.getvalue()) == [
+        ("a log", ["a> 1", "a> 2", "a> 3"]),
+        ("b log", ["b> 1", "b> 2"]),
+        ("c log", ["c> 1"]),
+    ]
+
+
+def test_when_the_open_group_ends_the_next_check_goes_live() -> None:
+    out = io.StringIO()
+    logs = LogStream(out, GITHUB)
+    logs.line("a", "1")
+    logs.line("b", "1")
+    logs.end("a")
+    assert _groups(out.getvalue() + "::endgroup::\n") == [("a log", ["a> 1"]), ("b log", ["b> 1"])]
+    logs.line("b", "2")  # live now: printed at once, in b's open group
+    assert out.getvalue().endswith("b> 2\n")
+    logs.close()
+    assert _groups(out.getvalue())[-1] == ("b log", ["b> 1", "b> 2"])
+
+
+def test_outside_github_lines_are_only_prefixed() -> None:
+    out = io.StringIO()
+    logs = LogStream(out, {})
+    for check, text in INTERLEAVED:
+        logs.line(check, text)
+    logs.close()
+    assert out.getvalue().splitlines() == [f"{check}> {text}" for check, text in INTERLEAVED]

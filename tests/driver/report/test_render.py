@@ -283,3 +283,30 @@ def test_console_table_leaves_out_phases_only_when_narrow() -> None:
     assert header.split()[1::2] == ["check", "status", "total", "build", "script", "tests"]
     assert "42.3s" not in narrow and "1m35s" not in narrow
     assert "eval, boot times left out to fit 80 columns" in narrow
+
+
+def test_one_check_is_counted_in_the_singular() -> None:
+    report = sample_report()
+    [only] = [c for c in report.checks if c.status is Status.PASSED]
+    one = report.model_copy(update={"checks": [only], "status": Status.PASSED})
+    assert "`.` on `x86_64-linux`, 1 check, " in render_markdown(one)
+    assert "5 checks, " in render_markdown(report)
+
+
+def test_a_check_not_run_for_a_reason_shows_the_reason() -> None:
+    report = sample_report()
+    why = "not run on this machine: no usable KVM for boot-pass: /dev/kvm does not exist"
+    left_out = CheckResult(
+        name="boot-pass",
+        attr="checks.x86_64-linux.boot-pass",
+        status=Status.NOT_RUN,
+        failure=FailureInfo(message=why),
+    )
+    passed = [c for c in report.checks if c.status is Status.PASSED]
+    checks = [*passed, left_out]
+    only = report.model_copy(update={"checks": checks, "status": overall_status(checks)})
+    assert f"- {why}" in render_markdown(only).splitlines()
+    console = Console(width=200, record=True)
+    console.print(render_console(only))
+    assert f"  {why}" in console.export_text().splitlines()
+    assert next_step(only) == "next: boot-pass: did not run here: see why above"

@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 from vmtest.errors import BadInput, EnvironmentNotReady
 from vmtest.scriptlint import lint
+from vmtest.scriptlint.compose import check_script, with_driver_model
 from vmtest.scriptlint.lint import LintProblem, lint_scripts
+from vmtest.scriptlint.rules import exemption_problems
+from vmtest.scriptlint.tools import composed_files, run_ruff, run_ty
 
 ROOT = Path(__file__).resolve().parents[3]
 BROKEN = Path("tests/e2e/fixtures/broken_script.py")
@@ -48,27 +51,109 @@ def test_broken_fixture_fails_with_missing_method_and_wrong_arguments(tmp_path: 
     problems = lint_scripts(root)
     script = Path("tests/e2e/scripts/under-test.py")
     assert all(p.script == script for p in problems), problems
+    # Lines of the fixture itself, not of the composed file the tools saw.
+    ty = problems_at(problems, "ty")
+    assert ty[9] == [
+        "missing-attribute: Object of type `QemuMachine` has no attribute `wait_for_service`"
+    ]
+    assert any("unknown-argument: Argument `tries`" in m for m in ty[11])
+    assert any('Expected `int`, found `Literal["22"]`' in m for m in ty[11])
+    assert any('Expected `int | None`, found `Literal["long"]`' in m for m in ty[12])
+    assert ty[17] == ["unresolved-reference: Name `undefined_helper` used when not defined"]
+    assert problems_at(problems, "ruff") == {17: ["F821: Undefined name `undefined_helper`"]}
     mypy = problems_at(problems, "mypy")
-    # Lines of the fixture itself, not of the composed file mypy saw.
-    assert any('has no attribute "wait_for_service"' in m for m in mypy[7])
-    assert any('Unexpected keyword argument "tries"' in m for m in mypy[9])
-    assert any('incompatible type "str"; expected "int"' in m for m in mypy[9])
-    assert any('"timeout" to "succeed"' in m for m in mypy[10])
-    assert any("undefined_helper" in m for m in problems_at(problems, "pyflakes")[15])
+    assert any('has no attribute "wait_for_service"' in m for m in mypy[9])
+    assert any('Unexpected keyword argument "tries"' in m for m in mypy[11])
+    assert any('"timeout" to "succeed"' in m for m in mypy[12])
     rules = problems_at(problems, "vmtest")
-    assert rules[13] == ["wait_until_succeeds() without an explicit timeout="]
-    assert rules[14] == ["sleep in a VM test: wait on a state"]
-    assert rules[17] == [
+    assert rules[15] == ["wait_until_succeeds() without an explicit timeout="]
+    assert rules[16] == ["sleep in a VM test: wait on a state"]
+    assert rules[19] == [
         "step outside `with subtest(...)`",
         "succeed() without an explicit timeout=",
     ]
 
 
 def test_one_wrong_argument_alone_is_caught(tmp_path: Path) -> None:
-    text = 'with subtest("x"):\n    server.wait_for_unit("a.service", timeout="60")\n'
+    text = (
+        'with subtest("x"):\n'
+        "    server.connect()\n"
+        '    server.wait_for_unit("a.service", timeout="60")\n'
+    )
     problems = lint_scripts(project_with(tmp_path, "vm-execution-test", text))
-    assert [(p.tool, p.line) for p in problems] == [("vmtest", 2), ("mypy", 2)]
-    assert '"timeout" to "wait_for_unit"' in problems[1].message
+    assert [(p.tool, p.line) for p in problems] == [("vmtest", 3), ("ty", 3), ("mypy", 3)]
+    assert 'Expected `int`, found `Literal["60"]`' in problems[1].message
+    assert '"timeout" to "wait_for_unit"' in problems[2].message
+
+
+def test_an_undefined_name_fails_ty_and_ruff_as_in_nixpkgs_build(tmp_path: Path) -> None:
+    # nixpkgs 26.05 runs ruff (F821) and ty on the composed file: header and script.
+    text = (
+        'with subtest("x"):\n    server.connect()\n    undefined_name.succeed("true", timeout=5)\n'
+    )
+    problems = lint_scripts(project_with(tmp_path, "vm-execution-test", text))
+    assert problems_at(problems, "ruff") == {3: ["F821: Undefined name `undefined_name`"]}
+    assert problems_at(problems, "ty") == {
+        3: ["unresolved-reference: Name `undefined_name` used when not defined"]
+    }
+
+
+def test_a_file_level_noqa_in_the_test_script_is_rejected(tmp_path: Path) -> None:
+    # It would land in the file nixpkgs lints and switch its undefined-name check off.
+    text = '# ruff: noqa: F821\nwith subtest("x"):\n    server.connect()\n'
+    problems = lint_scripts(project_with(tmp_path, "vm-execution-test", text))
+    assert problems_at(problems, "vmtest") == {
+        1: [
+            (
+                "file-level `ruff: noqa` lands in the testScript nixpkgs lints and switches"
+                " its checks off for the whole script: configure our ruff per file (pyproject)"
+            )
+        ]
+    }
+    header = tmp_path / "h"
+    root = project_with(header, "vm-execution-test", 'with subtest("x"):\n    server.connect()\n')
+    path = root / "tests/e2e/script-header.py"
+    path.write_text("# flake8: noqa\n" + path.read_text())
+    assert [(p.script, p.line) for p in lint_scripts(root)] == [
+        (Path("tests/e2e/script-header.py"), 1)
+    ]
+
+
+def test_the_composed_scripts_pass_nixpkgs_ruff_and_ty() -> None:
+    """Each check's testScript, as the driver gets it, has no file-level exemption and
+    passes `ruff check` (ruff's default rules) and ty behind its nodes' declarations."""
+    for check in lint.load_suite(ROOT).boot_checks:
+        composed = with_driver_model(ROOT, check.nodes, check_script(ROOT, check))
+        script = check_script(ROOT, check)
+        assert exemption_problems(Path(script.name), script.text) == [], check.name
+        with composed_files(ROOT, [composed]) as workdir:
+            assert run_ruff(workdir, [composed.name]) == [], check.name
+            assert run_ty(workdir, [composed.name]) == [], check.name
+
+
+def test_a_timed_wait_before_the_nodes_shell_is_awaited_is_rejected(tmp_path: Path) -> None:
+    text = (
+        "def units() -> None:\n"
+        '    server.wait_for_unit("a.service", timeout=5)\n'
+        'with subtest("x"):\n'
+        "    server.start()\n"
+        '    server.wait_for_console_text("login:", timeout=5)\n'
+        "    units()\n"
+        "    server.connect()\n"
+        "    units()\n"
+        '    server.succeed("true", timeout=5)\n'
+        "    server.shutdown()\n"
+        '    machine.succeed("true", timeout=5)\n'
+        "    machine.connect()\n"
+        '    server.succeed("true", timeout=5)\n'
+    )
+    problems = lint_scripts(project_with(tmp_path, "vm-execution-test", text))
+    late = "its timeout would also count the boot (await the node's shell first)"
+    assert problems_at(problems, "vmtest") == {
+        6: [f"server.wait_for_unit() before server.connect(): {late}"],  # the helper's call
+        11: [f"machine.succeed() before machine.connect(): {late}"],  # shut down
+        # `machine` is the lone node's other name (driver.nix); its shell counts for both.
+    }
 
 
 def test_method_that_only_older_drivers_had_is_rejected(tmp_path: Path) -> None:
@@ -90,7 +175,7 @@ def test_subtest_names_must_be_unique_across_the_suite(tmp_path: Path) -> None:
 
 
 def test_non_literal_subtest_names_are_rejected(tmp_path: Path) -> None:
-    text = 'NAME = "dynamic"\nwith subtest(NAME):\n    server.succeed("true", timeout=5)\n'
+    text = 'NAME = "dynamic"\nwith subtest(NAME):\n    server.connect()\n'
     problems = lint_scripts(project_with(tmp_path, "platform-validation-test", text))
     assert problems_at(problems, "vmtest") == {2: ["subtest name must be one string literal"]}
 
@@ -98,6 +183,7 @@ def test_non_literal_subtest_names_are_rejected(tmp_path: Path) -> None:
 def test_a_command_or_wait_without_a_timeout_is_rejected(tmp_path: Path) -> None:
     text = (
         'with subtest("x"):\n'
+        "    server.connect()\n"
         '    server.succeed("true")\n'
         '    server.execute("true")\n'
         "    server.wait_for_open_port(22)\n"
@@ -109,13 +195,13 @@ def test_a_command_or_wait_without_a_timeout_is_rejected(tmp_path: Path) -> None
     )
     problems = lint_scripts(project_with(tmp_path, "platform-validation-test", text))
     assert problems_at(problems, "vmtest") == {
-        2: ["succeed() without an explicit timeout="],
-        3: ["execute() without an explicit timeout="],
-        4: ["wait_for_open_port() without an explicit timeout="],
-        5: ["retry() without a timeout as its second argument (retry(fn, SECONDS))"],
-        6: ["systemctl() takes no timeout: use succeed(..., timeout=) instead"],
+        3: ["succeed() without an explicit timeout="],
+        4: ["execute() without an explicit timeout="],
+        5: ["wait_for_open_port() without an explicit timeout="],
+        6: ["retry() without a timeout as its second argument (retry(fn, SECONDS))"],
+        7: ["systemctl() takes no timeout: use succeed(..., timeout=) instead"],
         # a keyword timeout is valid for only some drivers' retry (timeout= or timeout_seconds=)
-        8: ["retry() without a timeout as its second argument (retry(fn, SECONDS))"],
+        9: ["retry() without a timeout as its second argument (retry(fn, SECONDS))"],
     }
 
 
@@ -128,7 +214,7 @@ def test_worst_case_waits_beyond_the_global_timeout_are_rejected(tmp_path: Path)
         "def helper() -> str:\n"
         '    return server.succeed("true", timeout=30)\n'
         'with subtest("x"):\n'
-        "    server.start()\n"
+        "    server.connect()\n"
         '    server.wait_until_succeeds("true", timeout=STEP)\n'
         '    server.wait_for_unit("a.service", timeout=STEP)\n'
         "    helper()\n"
@@ -148,12 +234,13 @@ def test_worst_case_waits_beyond_the_global_timeout_are_rejected(tmp_path: Path)
 def test_a_timeout_that_cannot_be_counted_is_rejected(tmp_path: Path) -> None:
     text = (
         'with subtest("x"):\n'
+        "    server.connect()\n"
         "    for _ in range(3):\n"
         '        server.succeed("true", timeout=5 * 2)\n'
     )
     problems = lint_scripts(project_with(tmp_path, "platform-validation-test", text))
     assert problems_at(problems, "vmtest") == {
-        3: [
+        4: [
             "succeed(): timeout= must be a number or a module-level constant",
             "succeed() in a loop: its time cannot be bounded",
         ]
@@ -170,9 +257,9 @@ def test_a_name_clash_with_the_header_is_caught_in_the_test_script(tmp_path: Pat
 
 def test_a_node_the_check_does_not_have_is_undefined(tmp_path: Path) -> None:
     # Only vm-service-test has the client node (suite.json "nodes").
-    text = 'with subtest("x"):\n    client.succeed("true", timeout=5)\n'
+    text = 'with subtest("x"):\n    client.connect()\n    client.succeed("true", timeout=5)\n'
     problems = lint_scripts(project_with(tmp_path, "platform-validation-test", text))
-    assert {(p.tool, p.line) for p in problems} >= {("mypy", 2), ("pyflakes", 2)}
+    assert {(p.tool, p.line) for p in problems} >= {("ty", 2), ("ruff", 2), ("mypy", 2)}
 
 
 def test_syntax_error_is_reported_with_its_line(tmp_path: Path) -> None:
@@ -184,11 +271,11 @@ def test_syntax_error_is_reported_with_its_line(tmp_path: Path) -> None:
 def test_missing_tools_mean_environment_not_ready(monkeypatch: pytest.MonkeyPatch) -> None:
     real = importlib.util.find_spec
 
-    def without_mypy(name: str, package: str | None = None) -> object:
-        return None if name == "mypy" else real(name, package)
+    def without_ty(name: str, package: str | None = None) -> object:
+        return None if name == "ty" else real(name, package)
 
-    monkeypatch.setattr("importlib.util.find_spec", without_mypy)
-    with pytest.raises(EnvironmentNotReady, match="mypy is not installed"):
+    monkeypatch.setattr("importlib.util.find_spec", without_ty)
+    with pytest.raises(EnvironmentNotReady, match="ty is not installed"):
         lint_scripts(ROOT)
 
 
@@ -198,7 +285,7 @@ def test_main_prints_problems_and_exits_1(
     root = project_with(tmp_path, "vm-service-test", (ROOT / BROKEN).read_text())
     assert lint.main([str(root)]) == 1
     out = capsys.readouterr().out
-    assert "tests/e2e/scripts/under-test.py:7: [mypy] " in out
+    assert "tests/e2e/scripts/under-test.py:9: [ty] " in out
     assert lint.main([str(ROOT)]) == 0
 
 
@@ -219,7 +306,7 @@ def test_the_lint_scripts_command_lists_problems_and_exits_1(tmp_path: Path) -> 
     argv = [sys.executable, "-m", "vmtest", "lint-scripts", "--project", str(root)]
     done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "tests/e2e/scripts/under-test.py:7: [mypy] " in done.stdout
+    assert "tests/e2e/scripts/under-test.py:9: [ty] " in done.stdout
     assert done.stderr.startswith("lint-scripts: ") and "problem(s)" in done.stderr
     ok = subprocess.run(
         [*argv[:-1], str(ROOT)], capture_output=True, text=True, check=False, timeout=120

@@ -1,9 +1,10 @@
 # Typed model of the NixOS test driver's globals, for the offline type check of
-# tests/e2e/scripts/*.py (driver/vmtest/scriptlint.py). It plays the part of
-# nixpkgs' nixos/lib/test-script-prepend.py: scriptlint puts this file, then one
-# `<node>: QemuMachine` line per node of the check, then the check's testScript
-# (generated line, script-header.py, script), into one file for mypy; the
-# test_driver/ package beside it models the driver modules the header imports.
+# tests/e2e/scripts/*.py (driver/vmtest/scriptlint). It plays the part of nixpkgs'
+# nixos/lib/test-script-prepend.py: scriptlint puts this file, then one line per node
+# of the check (`<node>: QemuMachine = driver_binds()`), then the check's testScript
+# (generated line, script-header.py, script), into one file for ty, ruff and mypy, as
+# nixos/lib/testing/driver.nix builds testScriptWithTypes; the test_driver/ package
+# beside it models the driver modules the header imports.
 #
 # Written from the driver source read with the search tool (stored copies of
 # NixOS/nixpkgs; the exact nixos-26.05 pin 02e08985 was not among them):
@@ -242,20 +243,30 @@ class AssertionTester(TestCase):
     pass
 
 
+def driver_binds() -> Any:
+    """What the driver binds when it runs the script (its exec() globals).
+
+    nixpkgs declares these names (`name: Type`) without a value; ty reports a name that
+    is declared but never bound as unresolved and then checks nothing done with it
+    (astral-sh/ty#1527, closed as intended), so the model binds each one, typed as
+    declared. scriptlint's node lines do the same (vmtest.scriptlint.compose)."""
+    raise _model_only()
+
+
 # The globals a test script sees (Driver.test_symbols), minus the node names,
 # which scriptlint declares per script.
-start_all: Callable[[], None]
-test_script: Callable[[], None]
-run_tests: Callable[[], None]
-join_all: Callable[[], None]
-serial_stdout_off: Callable[[], None]
-serial_stdout_on: Callable[[], None]
-machines_qemu: list[QemuMachine]
-machines_nspawn: list[NspawnMachine]
-vlans: list[VLan]
-driver: Driver
-log: AbstractLogger
-t: AssertionTester
+start_all: Callable[[], None] = driver_binds()
+test_script: Callable[[], None] = driver_binds()
+run_tests: Callable[[], None] = driver_binds()
+join_all: Callable[[], None] = driver_binds()
+serial_stdout_off: Callable[[], None] = driver_binds()
+serial_stdout_on: Callable[[], None] = driver_binds()
+machines_qemu: list[QemuMachine] = driver_binds()
+machines_nspawn: list[NspawnMachine] = driver_binds()
+vlans: list[VLan] = driver_binds()
+driver: Driver = driver_binds()
+log: AbstractLogger = driver_binds()
+t: AssertionTester = driver_binds()
 
 
 def subtest(name: str) -> AbstractContextManager[None]:

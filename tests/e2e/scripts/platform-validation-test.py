@@ -1,16 +1,17 @@
-# ruff: noqa: F821  (driver globals and header names; scriptlint checks these names)
 # platform-validation-test: the platform inside the VM, on the host that runs the
 # driver, and of the configurations (x86_64 VM; the aarch64 one must evaluate, which
 # only this check asks Nix to do). Globals: server (node), subtest, t (driver),
 # Expected (script-header.py).
 import platform
 
-# The boot itself is bounded only by globalTimeout (see vm-execution-test.py).
+# Only globalTimeout bounds the boot: connect() awaits the root shell before the timed
+# waits (see vm-execution-test.py).
 UNITS_TIMEOUT = 120
 COMMAND_TIMEOUT = 30
 
 with subtest("server kernel reports the check's machine type"):
     server.start()
+    server.connect()
     server.wait_for_unit("multi-user.target", timeout=UNITS_TIMEOUT)
     t.assertEqual(
         server.succeed("uname -m", timeout=COMMAND_TIMEOUT).strip(), Expected.uname_machine

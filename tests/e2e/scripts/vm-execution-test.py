@@ -1,17 +1,22 @@
-# ruff: noqa: F821  (driver globals and header names; scriptlint checks these names)
 # vm-execution-test: the server boots to multi-user.target with the configured host
 # name and no failed unit, then powers off cleanly. Globals: server (node), subtest,
 # t, retry (driver), Expected (script-header.py).
 #
-# How long the boot itself takes is bounded only by the check's globalTimeout: the
-# driver waits for the guest's root shell without a limit (QemuMachine.connect,
-# machine/__init__.py @ 019697db058b). The timeouts below start once it answers.
+# How long the boot takes is bounded only by the check's globalTimeout. The driver's
+# timed waits start their clock before their first attempt (retry), and any first
+# command blocks in connect() until the guest's root shell answers, without a limit
+# (machine/__init__.py @ 019697db058b): a timed wait issued right after start() would
+# also pay the boot. So every script awaits each node's shell with connect() (no
+# timeout; a public method of the driver's machines in nixos-24.11 and on master)
+# before its timed waits, whose timeouts then count from a booted guest only
+# (scriptlint rejects a timed wait on a node whose shell was not awaited).
 UNITS_TIMEOUT = 120
 COMMAND_TIMEOUT = 30
 POWER_OFF_LOG_TIMEOUT = 10
 
 with subtest("server reaches multi-user.target"):
     server.start()
+    server.connect()
     server.wait_for_unit("multi-user.target", timeout=UNITS_TIMEOUT)
 
 with subtest("host name is the one nixosConfigurations.vm sets"):

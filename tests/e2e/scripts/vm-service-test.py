@@ -1,4 +1,3 @@
-# ruff: noqa: F821  (driver globals and header names; scriptlint checks these names)
 # vm-service-test: SSH, the test user and Docker on the server, with a client node
 # logging in over the test network. Globals: server, client (nodes), subtest, t
 # (driver), Expected (configuration facts, script-header.py).
@@ -9,7 +8,8 @@
 import re
 import shlex
 
-# The boot itself is bounded only by globalTimeout (see vm-execution-test.py).
+# Only globalTimeout bounds the boots: connect() awaits each node's root shell before
+# the timed waits (see vm-execution-test.py).
 UNITS_TIMEOUT = 60
 STEP_TIMEOUT = 30
 DOCKER_TIMEOUT = 60
@@ -44,6 +44,9 @@ def refused_login(user: str, extra: str) -> str:
 with subtest("sshd is active and port 22 answers on the test network"):
     server.start()
     client.start()
+    # The two boot side by side; their waits count once both shells answer.
+    server.connect()
+    client.connect()
     server.wait_for_unit("sshd.service", timeout=UNITS_TIMEOUT)
     server.wait_for_open_port(22, timeout=STEP_TIMEOUT)
     client.wait_for_unit("multi-user.target", timeout=UNITS_TIMEOUT)
