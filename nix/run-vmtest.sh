@@ -43,10 +43,24 @@ fi
 flake="${VMTEST_FLAKE:-.}"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
+# Nix's reason: the first error's innermost message and the lines continuing it, on one
+# line; Nix 2.26 puts it after a bare "error:" line and a trace ("… while ..." frames with
+# positions and code), Nix 2.8 on the "error:" line.
+nix_reason() {
+  awk '
+    /^error:/ && said != "" { exit }
+    /^[[:space:]]*error:/ { said = $0; sub(/^[[:space:]]*error:[[:space:]]*/, "", said); reading = 1; next }
+    reading && /^[[:space:]]*(…|at [^ ].*:[0-9]+:[0-9]+:?$|[0-9]*[[:space:]]*\||\(stack trace truncated|\(use .--show-trace)/ { reading = 0; next }
+    reading && /^[[:space:]]*$/ { if (said != "") reading = 0; next }
+    reading { line = $0; sub(/^[[:space:]]+/, "", line); said = said (said == "" ? "" : " ") line }
+    END { print said }
+  ' "$1"
+}
 if ! json="$(nix build --no-link --json "$flake#vmtest" 2>"$log")"; then
-  reason="$(grep -v '^warning: ' "$log" | grep -m1 '^error:' || tail -n1 "$log")"
+  reason="$(nix_reason "$log")"
+  [ -n "$reason" ] || reason="$(tail -n1 "$log")"
   printf '%s\n' >&2 \
-    "error: cannot build vmtest with Nix (there is no .venv): ${reason#error: }" \
+    "error: cannot build vmtest with Nix (there is no .venv): $reason" \
     "  hint: run 'make venv' (python3 and pip) to use vmtest without building it with Nix," \
     "  or fix the reason (its whole log: nix build $flake#vmtest)"
   exit 3

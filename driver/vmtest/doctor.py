@@ -146,14 +146,15 @@ def _nix_items() -> list[Item]:
     return items
 
 
-def _config(version: NixVersion) -> dict[str, object]:
-    """Nix settings; read even when nix-command is off, so the other items still show."""
+def _config(version: NixVersion, options: Sequence[tuple[str, str]] = ()) -> dict[str, object]:
+    """Nix settings (with the run's `--option`s); read even when nix-command is off, so the
+    other items still show."""
     try:
-        return commands.show_config(version)
+        return commands.show_config(version, options=options)
     except VmtestError:
         pass
     try:
-        return commands.show_config(version, extra_features="nix-command")
+        return commands.show_config(version, extra_features="nix-command", options=options)
     except VmtestError:
         return {}
 
@@ -230,10 +231,13 @@ def split_kvm(
     remote: bool = False,
     version: NixVersion | None = None,
     command: Sequence[str] = ("full",),
+    options: Sequence[tuple[str, str]] = (),
 ) -> KvmSplit:
     """Which of `checks` `require_kvm` lets run: all of them, or those needing no KVM."""
     try:
-        require_kvm(checks, allow_tcg, remote=remote, version=version, command=command)
+        require_kvm(
+            checks, allow_tcg, remote=remote, version=version, command=command, options=options
+        )
     except EnvironmentNotReady as exc:
         refused = [c for c in checks if c.requiresKvm]
         return KvmSplit([c for c in checks if not c.requiresKvm], refused, exc)
@@ -246,6 +250,7 @@ def require_kvm(
     remote: bool = False,
     version: NixVersion | None = None,
     command: Sequence[str] = ("full",),
+    options: Sequence[tuple[str, str]] = (),
 ) -> None:
     """`full` (and `run` of KVM checks) refuse what Nix would refuse, or do slowly.
 
@@ -259,7 +264,7 @@ def require_kvm(
     if not needing or remote:
         return
     if version is not None:
-        _require_features(needing, version)
+        _require_features(needing, version, options)
     probe = probe_kvm()
     if probe.usable:
         return
@@ -277,9 +282,12 @@ def require_kvm(
     )
 
 
-def _require_features(needing: list[str], version: NixVersion) -> None:
-    """Exit 3 naming the system features Nix lacks for `needing`, and the nix.conf line."""
-    features = _config(version).get("system-features")
+def _require_features(
+    needing: list[str], version: NixVersion, options: Sequence[tuple[str, str]]
+) -> None:
+    """Exit 3 naming the system features Nix lacks for `needing` (as the run's `--option`s
+    leave them), and the nix.conf line."""
+    features = _config(version, options).get("system-features")
     if not isinstance(features, list):
         return  # nix did not say: let Nix itself decide at build time
     missing = [f for f in FULL_TIER_FEATURES if f not in {str(x) for x in features}]

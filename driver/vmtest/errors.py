@@ -23,10 +23,10 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.PASSED: "passed",
     ExitCode.CHECK_FAILED: "a check failed",
     ExitCode.BAD_INPUT: "bad usage or bad input (unknown check, malformed manifest, "
-    "unwritable report path)",
+    "unwritable report path, an --override-input naming no input)",
     ExitCode.ENVIRONMENT: "environment not ready (no nix, flakes off, no usable KVM or no "
-    "kvm/nixos-test system features for the full tier, a flake input or source that cannot "
-    "be fetched, an unreachable --store or builder)",
+    "kvm/nixos-test system features for the full tier, a check Nix refuses to build here, "
+    "a flake input or source that cannot be fetched, an unreachable --store or builder)",
     ExitCode.TIMED_OUT: "timed out",
     ExitCode.INTERRUPTED: "interrupted",
 }

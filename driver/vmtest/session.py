@@ -107,6 +107,7 @@ def _prepare(request: RunRequest, found: _Prepared, deadline: float | None) -> N
         remote=request.nix_opts.builds_remotely,
         version=version,
         command=request.command or ("full",),
+        options=request.nix_opts.options,
     )
     if split.reason is None:
         return version

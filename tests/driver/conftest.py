@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -46,6 +47,32 @@ def _nix_dir() -> str | None:
 
 
 requires_nix = pytest.mark.skipif(_nix_dir() is None, reason="nix is not installed")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `nix` every test that runs the real nix (`pytest -m nix` selects them; .ci/run
+    runs them again under a second Nix version): those using the `nix_env` fixture, those
+    of a module that uses the helpers of `nixeval` (itself or through another test module),
+    and those marked by hand (`pytest.mark.nix`) that call nix in their own way."""
+    for item in items:
+        module = getattr(item, "module", None)
+        if "nix_env" in getattr(item, "fixturenames", ()) or _uses_nixeval(module):
+            item.add_marker(pytest.mark.nix)
+
+
+def _uses_nixeval(module: ModuleType | None, depth: int = 0) -> bool:
+    if module is None:
+        return False
+    for value in vars(module).values():
+        name = getattr(value, "__module__", None)
+        if name == "nixeval":
+            return True
+        other = (
+            sys.modules.get(name) if isinstance(name, str) and name.startswith("test_") else None
+        )
+        if depth == 0 and other not in (None, module) and _uses_nixeval(other, depth + 1):
+            return True
+    return False
 
 
 @dataclass(frozen=True)

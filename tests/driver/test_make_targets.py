@@ -6,15 +6,19 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+pytestmark = pytest.mark.nix  # make runs nix (or says it is missing)
 
 ROOT = Path(__file__).resolve().parents[2]
 # What the recipes need besides nix; each is linked into a PATH that has no nix.
 TOOLS = ("make", "bash", "sh", "env", "python3", "git", "grep", "sed")
 PATHS = {
-    "venv vmtest": [],  # .venv/bin/vmtest exists: `make test` made the venv
+    # The venv running these tests (`make test` made it: .venv, or another VENV=).
+    "venv vmtest": [f"VENV={sys.prefix}"],
     "nix-only fallback": ["BIN=/nonexistent"],
 }
 

@@ -9,6 +9,7 @@ import subprocess
 import tomllib
 from pathlib import Path
 
+import pytest
 from conftest import requires_nix
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +49,7 @@ in
 
 
 @requires_nix
+@pytest.mark.nix
 def test_package_reads_version_from_pyproject() -> None:
     expr = STUBS.replace("ROOT", str(ROOT))
     done = subprocess.run(

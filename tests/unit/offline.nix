@@ -718,7 +718,9 @@ in
   unknownImports = builtins.filter (i: !(builtins.elem (toString i) knownImports)) (
     called.imports or [ ]
   );
-  findings = import ./analyse.nix data;
+  # Forced before the rules run, as ./check.nix does: an error in the configuration is
+  # reported from reading it (./extract.nix), and the trace Nix 2.26 prints names no rule.
+  findings = builtins.seq data (import ./analyse.nix data);
   notEvaluated = [
     "nixos-warnings"
     "system-instantiates"

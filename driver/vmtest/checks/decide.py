@@ -93,7 +93,9 @@ class Decider:
                 message=f"nix refused to build it: {refusal.line}; fix: {refusal.fix}",
                 drv_path=refusal.drv_path,
             )
-            return self._make(r, Status.FAILED, state, failure=refused)
+            # Not a failure of the check: this machine cannot build it (exit 3 unless
+            # another check failed), as with a KVM check on a machine without KVM.
+            return self._make(r, Status.NOT_RUN, state, failure=refused)
         status = self._status(r.drv, build, state, ending)
         if status is Status.PASSED:
             outputs = build.outputs.get(r.drv) or self._valid_outputs(r.drv)

@@ -178,11 +178,18 @@ def query_argv(flag: str, drv_path: str, opts: NixOptions) -> list[str]:
     return ["nix-store", *opts.argv(), "--query", flag, drv_path]
 
 
-def show_config_argv(version: NixVersion, extra_features: str | None = None) -> list[str]:
+def show_config_argv(
+    version: NixVersion,
+    extra_features: str | None = None,
+    options: Sequence[tuple[str, str]] = (),
+) -> list[str]:
+    """Nix's settings as JSON, with the run's `--option NAME VALUE`s applied (they change
+    what Nix builds, e.g. `extra-system-features`)."""
     extra = ["--extra-experimental-features", extra_features] if extra_features else []
+    given = [arg for name, value in options for arg in ("--option", name, value)]
     if version.has_config_show:
-        return ["nix", *extra, "config", "show", "--json"]
-    return ["nix", *extra, "show-config", "--json"]
+        return ["nix", *extra, "config", "show", "--json", *given]
+    return ["nix", *extra, "show-config", "--json", *given]
 
 
 def flakes_probe_argv() -> list[str]:

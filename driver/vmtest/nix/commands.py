@@ -1,22 +1,22 @@
 """One small function per nix command, returning typed values.
 
 The argv comes from `vmtest.nix.argv` (pure builders); every call goes through
-`vmtest.nix.process`. Errors the user must act on become `VmtestError`s here:
-"experimental feature disabled" and a source that evaluation cannot fetch (a flake
-input behind a dead network) are exit 3, other failures exit 2, and a failing check
+`vmtest.nix.process`. Errors the user must act on become `VmtestError`s here: what
+`vmtest.nix.failures` finds about the environment (exit 3: flakes off, an unreachable
+store or builder, a source evaluation cannot fetch; exit 2: an `--override-input`
+naming no input), other failures exit 2 with Nix's own reason, and a failing check
 build is not an error at all (`vmtest.checks.decide` decides what it means).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vmtest.errors import BadInput, EnvironmentNotReady, ExitCode, VmtestError
-from vmtest.nix import messages, process
+from vmtest.errors import BadInput, ExitCode, VmtestError
+from vmtest.nix import failures, messages, process
 from vmtest.nix.argv import (
     NixOptions,
     NixVersion,
@@ -29,41 +29,16 @@ from vmtest.nix.argv import (
     read_log_argv,
     show_config_argv,
 )
+from vmtest.nix.failures import (
+    raise_if_environment,
+    raise_if_unfetchable,
+    raise_if_unmatched_override,
+)
 from vmtest.text import strip_ansi
 
-_EXPERIMENTAL_RE = re.compile(r"experimental Nix feature '([a-z-]+)' is disabled")
-# A download or fetch that failed for reasons outside the flake (network, proxy, cache).
-# Nix 2.8 (seen here): "error: unable to download '<url>': Couldn't connect to server (7)";
-# "...: Couldn't resolve host name (6)" (NixOS/nix#8953); git: "fatal: unable to access
-# '<url>': Could not resolve host: <host>"; newer Nix puts "… while fetching the input
-# '<url>'" trace lines before the message (as quoted in nix-community/nix-unit#270).
-_FETCH_FAILED_RE = re.compile(
-    r"unable to download|unable to fetch|unable to access '|"
-    r"Could(?:n't| not) resolve (?:host|proxy)|Couldn't connect to server|Failed to connect",
-    re.IGNORECASE,
-)
-
-# A store or remote builder nix cannot reach (Nix 2.8, seen here): "cannot open connection
-# to remote store 'ssh-ng://h': error: unexpected end-of-file" after ssh's own "ssh: Could
-# not resolve hostname h: ..." line; for --builders "cannot build on 'ssh://h': error:
-# cannot connect to 'h': ssh: ..." and then "unable to start any build; ...".
-_STORE_UNREACHABLE_RE = re.compile(r"cannot open connection to remote store '(?P<url>[^']+)'")
-_BUILDER_UNREACHABLE_RE = re.compile(r"cannot build on '(?P<url>[^']+)': (?P<why>.*)")
-_SSH_SAID_RE = re.compile(r"^ssh: .*|^.*(?:Permission denied|Connection refused|timed out).*$")
-REMOTE_HINT = (
-    "check that the host is up and that `ssh HOST` logs in without a password prompt (nix "
-    "connects non-interactively, as root when the nix-daemon builds); see README.md, "
-    '"Remote builders"'
-)
-
-FLAKES_HINT = (
-    'enable them: add "experimental-features = nix-command flakes" to ~/.config/nix/nix.conf '
-    '(or export NIX_CONFIG="experimental-features = nix-command flakes")'
-)
-FETCH_HINT = (
-    "check the network (and proxy) or the substituters (nix settings: --option NAME VALUE), "
-    "or use a local copy: --override-input INPUT path:/a/checkout"
-)
+# What callers of this module have always found here.
+FLAKES_HINT = failures.FLAKES_HINT
+error_messages = failures.error_messages
 
 
 class NixCommandFailed(VmtestError):
@@ -73,8 +48,11 @@ class NixCommandFailed(VmtestError):
 
     def __init__(self, argv: Sequence[str], returncode: int, stderr_tail: Sequence[str]) -> None:
         lines = [strip_ansi(line) for line in stderr_tail if line.strip()]
-        first_error = next((line for line in lines if line.startswith("error:")), None)
-        summary = first_error or (lines[-1] if lines else f"exit code {returncode}")
+        said = error_messages(stderr_tail)
+        if any(messages.is_error(m) for m in said):
+            summary = messages.reason("\n".join(said))
+        else:
+            summary = lines[-1] if lines else f"exit code {returncode}"
         super().__init__(
             f"{_what_failed(argv)}: {summary.removeprefix('error:').strip()}",
             hint="`vmtest --debug ...` prints each nix command; run it to see all of its output",
@@ -208,9 +186,13 @@ def flakes_enabled() -> bool:
     return done.returncode == 0 and done.stdout.strip() == "true"
 
 
-def show_config(version_: NixVersion, extra_features: str | None = None) -> dict[str, Any]:
-    """Nix settings as {name: value}."""
-    done = _checked(show_config_argv(version_, extra_features), timeout=60)
+def show_config(
+    version_: NixVersion,
+    extra_features: str | None = None,
+    options: Sequence[tuple[str, str]] = (),
+) -> dict[str, Any]:
+    """Nix settings as {name: value}, with `--option NAME VALUE`s `options` applied."""
+    done = _checked(show_config_argv(version_, extra_features, options), timeout=60)
     data = json.loads(done.stdout)
     return {str(k): v.get("value") if isinstance(v, dict) else v for k, v in data.items()}
 
@@ -225,94 +207,6 @@ def _raise_if_evaluation_error(done: process.Completed) -> None:
     raise_if_environment(done)
     raise_if_unmatched_override(done)
     raise_if_unfetchable(done)
-
-
-def raise_if_environment(done: process.Completed) -> None:
-    """Turn "experimental feature disabled" and an unreachable store or builder into
-    exit 3 with the fix."""
-    if done.returncode == 0:
-        return
-    messages = error_messages(done.stderr_tail)
-    for message in messages:
-        match = _EXPERIMENTAL_RE.search(message)
-        if match:
-            raise EnvironmentNotReady(
-                f"Nix flakes are disabled (experimental feature '{match.group(1)}' is off)",
-                hint=FLAKES_HINT,
-            )
-    _raise_if_unreachable(messages)
-
-
-def _raise_if_unreachable(messages: Sequence[str]) -> None:
-    """A `--store` nix cannot open, or remote builders none of which it could reach."""
-    said = next((m.strip() for m in messages if _SSH_SAID_RE.match(m.strip())), None)
-    for message in messages:
-        if m := _STORE_UNREACHABLE_RE.search(message):
-            why = said or message.split(": ", 1)[-1].removeprefix("error:").strip()
-            raise EnvironmentNotReady(f"cannot reach the store {m['url']}: {why}", REMOTE_HINT)
-    if not any("unable to start any build" in m for m in messages):
-        return
-    for message in messages:
-        if m := _BUILDER_UNREACHABLE_RE.search(message):
-            why = m["why"].removeprefix("error:").strip()
-            raise EnvironmentNotReady(f"cannot reach the builder {m['url']}: {why}", REMOTE_HINT)
-
-
-# Nix only warns, and goes on with the locked input (Nix 2.8, seen here:
-# "warning: the flag '--override-input nosuch path:/tmp' does not match any input").
-_OVERRIDE_UNMATCHED_RE = re.compile(
-    r"the flag '--override-input (?P<input>\S+)[^']*' does not match any input"
-)
-
-
-def raise_if_unmatched_override(done: process.Completed) -> None:
-    """An `--override-input` naming no input of the flake is bad input, not a warning to
-    scroll past: the run would test the locked input instead."""
-    for line in done.stderr_tail:
-        if m := _OVERRIDE_UNMATCHED_RE.search(strip_ansi(line)):
-            raise BadInput(
-                f"--override-input {m['input']}: the flake has no input named {m['input']}",
-                hint="`nix flake metadata` lists its inputs",
-            )
-
-
-def raise_if_unfetchable(done: process.Completed) -> None:
-    """An evaluation that failed because a source could not be fetched is exit 3 with a
-    hint, not a check failure. Only for evaluations: a build's log lines are the
-    builders' own output (a VM test may print "Could not resolve host" on purpose)."""
-    if done.returncode == 0:
-        return
-    for message in reversed(error_messages(done.stderr_tail)):
-        # The line that says it, also when newer Nix puts "… while fetching" lines first.
-        said = next((ln for ln in message.splitlines() if _FETCH_FAILED_RE.search(ln)), None)
-        if said is not None:
-            raise EnvironmentNotReady(
-                "nix could not fetch a source the evaluation needs (a flake input?): "
-                + said.strip().removeprefix("error:").strip(),
-                hint=FETCH_HINT,
-            )
-
-
-def error_messages(stderr_lines: Sequence[str]) -> list[str]:
-    """Nix's error messages (ANSI stripped) in stderr, plain or internal-json: every plain
-    line (`error: ...`, git's `fatal: ...`), and the level-0 JSON messages that are not a
-    builder's failure (whose text quotes the builder's own log)."""
-    found: list[str] = []
-    for raw in stderr_lines:
-        line = strip_ansi(raw)
-        if not line.startswith("@nix {"):
-            found.append(line)
-            continue
-        try:
-            obj = json.loads(line[5:])
-        except ValueError:
-            continue
-        if not isinstance(obj, dict) or obj.get("action") != "msg" or obj.get("level") != 0:
-            continue
-        text = strip_ansi(str(obj.get("msg") or ""))
-        if messages.builder_failure(text) is None:
-            found.append(text)
-    return found
 
 
 def _checked(

@@ -89,7 +89,7 @@ class ErrorLog:
             return [NixMessage(0, cut(text))]
         pos = pos or messages.error_position(text)
         error = EvalError(
-            message=cut(raw.strip() if raw else messages.headline(text)),
+            message=cut(raw.strip() if raw and raw.strip() else messages.reason(text)),
             detail=cut(text, 4 * MAX_LINE_CHARS),
             file=pos.file if pos else None,
             line=pos.line if pos else None,
@@ -100,7 +100,9 @@ class ErrorLog:
 
 
 def _position(obj: dict[str, Any]) -> messages.Position | None:
-    """The error's own position, else the innermost trace entry with one (`--show-trace`)."""
+    """The error's own position, else the innermost trace entry with one (`--show-trace`),
+    leaving out Nix's own files; None lets the text tell (Nix 2.26 gives a `throw` no
+    position fields, only trace lines)."""
     trace = obj.get("trace")
     candidates = [obj] + (
         [t for t in trace if isinstance(t, dict)] if isinstance(trace, list) else []
@@ -108,5 +110,7 @@ def _position(obj: dict[str, Any]) -> messages.Position | None:
     for c in candidates:
         if isinstance(c.get("line"), int) and isinstance(c.get("file"), str):
             column = c.get("column")
-            return messages.Position(c["file"], c["line"], column if type(column) is int else 0)
+            found = messages.position(c["file"], c["line"], column if type(column) is int else 0)
+            if found is not None:
+                return found
     return None

@@ -9,7 +9,14 @@ failed to build", "build of '<drv>' failed", "Cannot build '<drv>'.\n Reason: N
 dependency failed.".
 Error positions: "at /nix/store/<hash>-source/flake.nix:5:31:" (2.8) or, with
 newer Nix, "at «github:o/r/rev»/flake.nix:5:31:"; the JSON `msg` record also
-carries `file`/`line`/`column` when the error has a position.
+carries `file`/`line`/`column` when the error has a position (Nix 2.26, seen here,
+writes `file` as "<path>:<line>:<column>").
+Error text: Nix 2.8 prints "error: <message>", then the position and a code snippet.
+Nix 2.26 (seen here) prints a trace first: a bare "error:" line, indented "… while ..."
+frames each with its position and snippet, "(stack trace truncated; ...)", and the
+innermost message as an indented "error: <message>"; some messages without a trace
+also start with a bare "error:" and continue on the next lines ("Unable to start any
+build; ...").
 """
 
 from __future__ import annotations
@@ -34,8 +41,9 @@ _SUMMARY = re.compile(
     r"|build of '[^']*' failed|^error: Cannot build '[^']*'\.\s*Reason: \d+ dependenc",
     re.MULTILINE,
 )
-# Errors about running Nix rather than about the flake (Ctrl-C, no builders).
-_OPERATIONAL = re.compile(r"interrupted by the user|unable to start any build")
+# Errors about running Nix rather than about the flake (Ctrl-C, no builders; "Unable to
+# start any build" on Nix 2.26).
+_OPERATIONAL = re.compile(r"interrupted by the user|unable to start any build", re.IGNORECASE)
 # Nix 2.8 (recorded here; it stops the whole build): "a 'x86_64-linux' with features {kvm,
 # nixos-test} is required to build '/nix/store/x.drv', but I am a 'x86_64-linux' with
 # features {benchmark, big-parallel}".
@@ -53,6 +61,12 @@ _FEATURES_REFUSED_NEW = re.compile(
 )
 _POSITION = re.compile(r"^\s*at (?P<file>\S.*?):(?P<line>\d+):(?P<col>\d+):?\s*$", re.MULTILINE)
 _ERROR_LINE = re.compile(r"^\s*error:", re.MULTILINE)
+# Lines that are not a message's words: trace frames, positions, code snippets, notes.
+_NOT_WORDS = re.compile(
+    r"^\s*(?:…|at \S.*:\d+:\d+:?$|\d*\s*\||\(stack trace truncated|\(use '--show-trace')"
+)
+# Nix's own files (`<nix/derivation-internal.nix>`) and positions without a file.
+_INTERNAL_FILE = re.compile(r"^(?:<.*>|«none»|«string»)$")
 
 
 @dataclass(frozen=True)
@@ -132,13 +146,59 @@ def is_operational(text: str) -> bool:
 
 
 def error_position(text: str) -> Position | None:
-    """The position of the innermost error: the first `at f:l:c` after the last `error:`."""
+    """Where the innermost error is: the `at f:l:c` after the last `error:` (its own);
+    else, or when that is not in the user's flake, the innermost trace frame in it (the
+    source whose flake.nix the trace passes through); else the innermost frame in any
+    file but Nix's own (`<nix/derivation-internal.nix>`). Nix 2.26 gives a `throw` or a
+    derivation's argument no position of its own, only frames."""
     starts = [m.start() for m in _ERROR_LINE.finditer(text)]
-    tail = text[starts[-1] :] if starts else text
-    m = _POSITION.search(tail) or _POSITION.search(text)
-    if m is None:
+    last = starts[-1] if starts else 0
+    own = _POSITION.search(text, last)
+    frames = [m for m in _POSITION.finditer(text, 0, last) if not _INTERNAL_FILE.match(m["file"])]
+    flakes = [m["file"] for m in frames if m["file"].endswith("/flake.nix")]
+    sources = [f.removesuffix("flake.nix") for f in flakes]
+    users = [m for m in frames if sources and m["file"].startswith(sources[0])]
+    if own is not None and _INTERNAL_FILE.match(own["file"]):
+        own = None
+    if own is not None and (not users or own["file"].startswith(sources[0])):
+        users = [own]
+    candidates = users or frames
+    if not candidates:
         return None
-    return Position(m["file"], int(m["line"]), int(m["col"]))
+    found = candidates[-1]
+    return Position(found["file"], int(found["line"]), int(found["col"]))
+
+
+def position(file: str, line: int, column: int) -> Position | None:
+    """A position from the JSON log's fields (Nix 2.26 appends ":line:column" to `file`);
+    None for a position in one of Nix's own files."""
+    file = file.removesuffix(f":{line}:{column}")
+    return None if _INTERNAL_FILE.match(file) else Position(file, line, column)
+
+
+def is_error(text: str) -> bool:
+    """True when `text` holds an `error:` line (plain, or nested in Nix 2.26's trace)."""
+    return _ERROR_LINE.search(text) is not None
+
+
+def reason(text: str) -> str:
+    """Nix's own words for an error (ANSI stripped) on one line: the innermost `error:`
+    message of the first error and the lines continuing it; trace frames, positions and
+    code snippets left out. Nix 2.26 puts the message after the trace, or on the lines
+    after a bare `error:`; Nix 2.8 on the `error:` line."""
+    words: list[str] = []
+    reading = False
+    for line in text.strip().splitlines():
+        if line.startswith("error:") and any(words):
+            break  # a second error of its own: the first one says why
+        if _ERROR_LINE.match(line):
+            words, reading = [line.strip().removeprefix("error:").strip()], True
+        elif reading and (not line.strip() or _NOT_WORDS.match(line)):
+            reading = not line.strip() and words == [""]
+        elif reading:
+            words.append(line.strip())
+    said = " ".join(w for w in words if w)
+    return said or headline(text)
 
 
 def headline(text: str) -> str:
@@ -150,6 +210,6 @@ def headline(text: str) -> str:
             return stripped.removeprefix("error:").strip()
     for line in lines:
         stripped = line.strip()
-        if stripped and stripped != "error:" and not stripped.startswith("…"):
+        if stripped and stripped != "error:" and not _NOT_WORDS.match(stripped):
             return stripped.removeprefix("error:").strip()
     return text.strip()

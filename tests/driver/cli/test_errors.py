@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import load_json, ref, requires_nix, run_vmtest
+from conftest import check_by_name, load_json, ref, requires_nix, run_vmtest, vmtest_argv
 
 pytestmark = requires_nix
 
@@ -274,12 +276,12 @@ def test_unfetchable_input_is_environment_not_ready(
     res = run_vmtest(["run", "fetching", "--flake", ref(flake)], one_attempt(nix_env))
     assert res.returncode == 3, res.output
     errors = [line for line in res.stderr.splitlines() if line.startswith("error:")]
-    # Nix 2.8 ends the line "Couldn't connect to server (7)"; newer curl words vary.
-    expected = (
-        "error: nix could not fetch a source the evaluation needs (a flake input?): "
-        f"unable to download '{UNFETCHABLE_URL}': "
-    )
+    # Nix's words: "unable to download '<url>': Couldn't connect to server (7)" (2.8),
+    # "Failed to open archive (Source threw exception: error: unable to download '<url>':
+    # Could not connect to server (7) ...)" (2.26).
+    expected = "error: nix could not fetch a source the evaluation needs (a flake input?): "
     assert len(errors) == 1 and errors[0].startswith(expected), errors
+    assert f"unable to download '{UNFETCHABLE_URL}': Could" in errors[0]
     hints = [line for line in res.stderr.splitlines() if line.startswith("  hint:")]
     assert len(hints) == 1 and "network" in hints[0] and "--option" in hints[0]
     assert "eval-error" not in res.output
@@ -345,8 +347,17 @@ def test_run_help_shows_check_names_not_their_type(nix_env: dict[str, str]) -> N
 def test_shell_completion_is_typers_own(nix_env: dict[str, str]) -> None:
     res = run_vmtest(["--help"], nix_env)
     assert "--install-completion" in res.stdout and "--show-completion" in res.stdout
-    shown = run_vmtest(["--show-completion", "bash"], {**nix_env, "SHELL": "/bin/bash"})
-    assert shown.returncode == 0, shown.output
+    # typer detects the shell among vmtest's parent processes: run it from bash, as a user
+    # would, whatever started pytest (make, a shell, or none inside a container).
+    shown = subprocess.run(
+        ["bash", "-c", '"$@"; exit $?', "bash", *vmtest_argv("--show-completion")],
+        env={**nix_env, "SHELL": "/bin/bash"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
     assert "complete" in shown.stdout and "vmtest" in shown.stdout
 
 
@@ -403,3 +414,102 @@ def test_report_never_writes_over_the_report_it_reads(
     assert res.returncode == 2, res.output
     assert f"error: cannot write over {report}: it is the report being converted" in res.stderr
     assert report.read_text() == before
+
+
+# The eval-error check with a derivation whose arguments throw (line 6, column 5).
+ARGS_THROW = """{
+  check = derivation {
+    name = "eval-error";
+    system = "x86_64-linux";
+    builder = "/bin/sh";
+    args = [ (throw "no args for you") ];
+  };
+}
+"""
+
+
+def _nix_version() -> tuple[int, ...]:
+    out = subprocess.run(["nix", "--version"], capture_output=True, text=True, check=True)
+    return tuple(int(n) for n in out.stdout.split()[-1].split(".")[:2])
+
+
+def test_a_throw_in_a_derivations_arguments_is_placed_in_the_users_file(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Nix 2.26 puts such an error in `<nix/derivation-internal.nix>` and shows the frames
+    after it; the report and the annotation name the user's file. Nix 2.8 gives it no
+    position at all (without --show-trace): none is reported."""
+    (flake / "broken.nix").write_text(ARGS_THROW)
+    report = tmp_path / "r.json"
+    env = {**nix_env, "GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(flake)}
+    env["GITHUB_STEP_SUMMARY"] = str(tmp_path / "summary.md")
+    args = ["run", "eval-error", "--flake", ref(flake), "--report", str(report)]
+    res = run_vmtest(args, env, cwd=flake)
+    assert res.returncode == 1, res.output
+    error = check_by_name(load_json(report), "eval-error")["failure"]["evalError"]
+    assert error["message"] == "no args for you"
+    [annotation] = [line for line in res.stdout.splitlines() if line.startswith("::error")]
+    assert "derivation-internal" not in annotation + str(error["file"])
+    if _nix_version() >= (2, 26):
+        assert error["file"].endswith("-source/broken.nix")
+        assert (error["line"], error["column"]) == (6, 5)
+        assert annotation.startswith("::error file=broken.nix,line=6,col=5")
+    else:
+        assert (error["file"], error["line"]) == (None, None)
+        assert "file=" not in annotation
+
+
+# A flake with one input, `dep` (a plain directory), that its manifest reads.
+DEP_FLAKE = """{
+  inputs.dep = { url = "path:%s"; flake = false; };
+  outputs = { self, dep }: {
+    vmtestManifest = { schemaVersion = 1; checks = [ ]; } // (if dep ? outPath then { } else { });
+  };
+}
+"""
+
+
+@pytest.mark.parametrize("override", [False, True], ids=["locked", "override"])
+def test_a_path_input_that_does_not_exist_is_the_environment(
+    nix_env: dict[str, str], tmp_path: Path, override: bool
+) -> None:
+    """A `path:` input (or --override-input) naming a missing directory is a source that
+    cannot be fetched on this machine: exit 3, with Nix's reason ("getting status of
+    '/nonexistent/…': No such file or directory" on 2.8, "path '//nonexistent/…' does
+    not exist" on 2.26)."""
+    flake, dep = tmp_path / "flake", tmp_path / "dep"
+    flake.mkdir()
+    dep.mkdir()
+    (dep / "README").write_text("a source\n")
+    missing = "/nonexistent/vmtest-dep"
+    (flake / "flake.nix").write_text(DEP_FLAKE % (dep if override else missing))
+    args = ["run", "x", "--flake", ref(flake)]
+    if override:
+        args += ["--override-input", "dep", f"path:{missing}"]
+    res = run_vmtest(args, nix_env)
+    assert res.returncode == 3, res.output
+    [line] = [line for line in res.stderr.splitlines() if line.startswith("error:")]
+    assert line.startswith("error: nix could not fetch a source the evaluation needs")
+    assert "/nonexistent/vmtest-dep" in line
+    assert_clean_error(res.output)
+
+
+def test_a_store_over_ssh_without_ssh_installed_is_the_environment(
+    flake: Path, nix_env: dict[str, str], tmp_path: Path
+) -> None:
+    """No `ssh` on PATH: nix cannot reach an ssh-ng:// store; exit 3, saying to install
+    an OpenSSH client."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("nix", "nix-instantiate", "nix-store", "sh"):
+        found = shutil.which(tool)
+        assert found is not None
+        (bin_dir / tool).symlink_to(found)
+    env = {**nix_env, "PATH": str(bin_dir)}
+    store = "ssh-ng://nobody@vmtest-unreachable.invalid"
+    res = run_vmtest(["quick", "--flake", ref(flake), "--store", store], env)
+    assert res.returncode == 3, res.output
+    assert f"error: cannot reach the store {store}: " in res.stderr
+    assert "'ssh'" in res.stderr  # Nix's words: it could not run ssh
+    assert "hint: install an OpenSSH client" in res.stderr
+    assert_clean_error(res.output)

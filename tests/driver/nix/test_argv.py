@@ -14,7 +14,8 @@ from vmtest.nix.argv import (
     read_log_argv,
     show_config_argv,
 )
-from vmtest.nix.commands import parse_build_json, raise_if_unfetchable
+from vmtest.nix.commands import parse_build_json
+from vmtest.nix.failures import raise_if_unfetchable
 from vmtest.nix.process import Completed
 
 V28 = NixVersion.parse("nix (Nix) 2.8.0")
