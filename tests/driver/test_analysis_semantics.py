@@ -64,6 +64,7 @@ WHEEL_NEEDS_PASSWORD = (
         (sudo_rules(DEV_NOPASSWD), None),
         # by uid and gid (users.users.dev.uid = 1000, users.groups.wheel.gid = 1 below)
         (sudo_rules(sudo_rule(users="[ 1000 ]")), None),
+        (sudo_rules(sudo_rule(users='[ "ALL" ]')), None),
         (sudo_rules(sudo_rule(groups="[ 1 ]")), None),
         # NOPASSWD on an earlier command of the same line carries over to ALL
         (

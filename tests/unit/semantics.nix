@@ -245,16 +245,18 @@ rec {
         ]
     );
 
-  # Does `rule` name this user, by name or uid, or one of its groups, by name or gid?
+  # Does `rule` of tool `t` name this user, by name or uid, or one of its
+  # groups, by name or gid? (In sudoers the user "ALL" is everyone.)
   ruleNames =
-    d: attr: u: rule:
+    d: t: attr: u: rule:
     let
       name = userName attr u;
+      everyone = if t.name == "doas" then [ ] else [ "ALL" ];
       groups = groupsOf d attr u;
       gids = map (g: get [ "users" "groups" g "gid" ] null d) groups;
       matches = names: ids: x: if builtins.isInt x then builtins.elem x ids else builtins.elem x names;
     in
-    builtins.any (matches [ name ] [ (u.uid or null) ]) (rule.users or [ ])
+    builtins.any (matches ([ name ] ++ everyone) [ (u.uid or null) ]) (rule.users or [ ])
     || builtins.any (matches groups (builtins.filter (x: x != null) gids)) (rule.groups or [ ]);
 
   # A sudoers rule's verdict on "every command as root": null when it does not
@@ -312,7 +314,7 @@ rec {
         inherit i;
         g = grant r;
       }) t.extraRules;
-      deciding = builtins.filter (x: x.g != null && ruleNames d attr u (builtins.elemAt t.extraRules x.i)) indexed;
+      deciding = builtins.filter (x: x.g != null && ruleNames d t attr u (builtins.elemAt t.extraRules x.i)) indexed;
     in
     if deciding == [ ] then
       {
