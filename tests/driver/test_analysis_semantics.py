@@ -297,23 +297,39 @@ def test_root_login_follows_openssh(change: str, message: str | None) -> None:
     assert messages(with_passing(change), "sshd-root-login") == ([message] if message else [])
 
 
-def test_null_password_settings_are_openssh_defaults() -> None:
+@pytest.mark.parametrize(
+    ("use_pam", "password_auth"),
+    [
+        # sshd.nix: PAM's unixAuth only with PasswordAuthentication == true
+        ("true", []),
+        (
+            "false",
+            [
+                "sshd allows password authentication (PasswordAuthentication = null, OpenSSH's default yes)"
+            ],
+        ),
+        # null UsePAM: left out, OpenSSH's default no
+        (
+            "null",
+            [
+                "sshd allows password authentication (PasswordAuthentication = null, OpenSSH's default yes)"
+            ],
+        ),
+    ],
+)
+def test_null_password_settings_are_openssh_defaults(
+    use_pam: str, password_auth: list[str]
+) -> None:
     findings = with_passing(
         "{ services.openssh.settings = { PasswordAuthentication = null;"
-        "  KbdInteractiveAuthentication = null; }; }"
+        f"  KbdInteractiveAuthentication = null; UsePAM = {use_pam}; }}; }}"
     )
-    assert [(f["id"], f["message"]) for f in findings] == [
+    assert messages(findings, "sshd-password-auth") == password_auth
+    assert messages(findings, "sshd-kbd-interactive") == [
         (
-            "sshd-password-auth",
-            "sshd allows password authentication (PasswordAuthentication = null, OpenSSH's default yes)",
-        ),
-        (
-            "sshd-kbd-interactive",
-            (
-                "sshd allows keyboard-interactive authentication"
-                " (KbdInteractiveAuthentication = null, OpenSSH's default yes)"
-            ),
-        ),
+            "warning: sshd allows keyboard-interactive authentication"
+            " (KbdInteractiveAuthentication = null, OpenSSH's default yes)"
+        )
     ]
 
 
@@ -420,7 +436,7 @@ def test_two_boot_loaders_are_named_not_a_bare_instantiation_failure(vm_only: bo
     # As a real evaluation gives it: both enabled, their ids joined, toplevel throwing.
     findings = with_passing(
         "{ boot.loader = { grub.enable = true; systemd-boot.enable = true; };"
-        '  system.boot.loader.id = "grubsystemd-boot";'
+        '  system.boot.loader.id = "systemd-bootgrub";'
         f"  _analysis = {{ instantiates = false; vmOnly = {str(vm_only).lower()}; }}; }}"
     )
     assert [(f["id"], f["message"]) for f in findings] == [("boot-loader", TWO_LOADERS)]

@@ -225,6 +225,8 @@ let
       setting,
       default ? true,
       refused,
+      # Refused by something else the data shows (PAM, for passwords).
+      refusedBy ? (_: false),
       allowedOnPurpose ? (_: false),
       says,
       fix,
@@ -236,7 +238,7 @@ let
         let
           v = sshSetting setting default d;
         in
-        when (sshdEnabled d && !(refused v) && !(allowedOnPurpose d)) (
+        when (sshdEnabled d && !(refused v) && !(refusedBy d) && !(allowedOnPurpose d)) (
           finding (r // { inherit severity; }) {
             option = "services.openssh.settings.${setting}";
             message = "sshd ${says} (${setting} = ${showSetting setting default d})";
@@ -351,6 +353,7 @@ let
       title = "sshd refuses password authentication";
       setting = "PasswordAuthentication";
       refused = v: v == false;
+      refusedBy = s.pamRefusesPasswords;
       allowedOnPurpose = passwordsOnPurpose;
       says = "allows password authentication";
       fix = "set services.openssh.settings.PasswordAuthentication = false; (or vmtest.allowPasswordAuthentication = true; to allow it on purpose)";

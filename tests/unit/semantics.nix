@@ -423,7 +423,19 @@ rec {
     PermitRootLogin = "prohibit-password";
     PasswordAuthentication = true;
     KbdInteractiveAuthentication = true;
+    UsePAM = false;
   };
+  # But sshd.nix gives PAM's sshd service unixAuth only when
+  # PasswordAuthentication == true, and pam.nix ends every auth stack with
+  # pam_deny: with UsePAM (sshd.nix's default true), PasswordAuthentication =
+  # null lets no password through although sshd_config leaves it at yes.
+  pamRefusesPasswords =
+    d:
+    let
+      settings = get [ "services" "openssh" "settings" ] { } d;
+      usePAM = settings.UsePAM or true;
+    in
+    settings ? PasswordAuthentication && settings.PasswordAuthentication == null && usePAM == true;
   forcedCommandKey =
     key:
     builtins.match ''[[:space:]]*([^[:space:]",]+(="([^"\\]|\\.)*")?,)*[Cc][Oo][Mm][Mm][Aa][Nn][Dd]="([^"\\]|\\.)*"([,[:space:]].*)?'' key
