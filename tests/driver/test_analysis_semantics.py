@@ -41,6 +41,11 @@ def sudo_rule(
     )
 
 
+def nopasswd(program: str) -> str:
+    """One command of a rule, NOPASSWD."""
+    return f'{{ command = "/run/current-system/sw/bin/{program}"; options = [ "NOPASSWD" ]; }}'
+
+
 def sudo_rules(*extra: str) -> str:
     """sudo.nix's own rules, then `extra`."""
     return f"[ {ROOT_RULE} {WHEEL_RULE} {' '.join(extra)} ]"
@@ -67,29 +72,14 @@ WHEEL_NEEDS_PASSWORD = (
         (sudo_rules(sudo_rule(users='[ "ALL" ]')), None),
         (sudo_rules(sudo_rule(groups="[ 1 ]")), None),
         # NOPASSWD on an earlier command of the same line carries over to ALL
-        (
-            sudo_rules(
-                sudo_rule(
-                    users=DEV,
-                    commands='[ { command = "/run/current-system/sw/bin/true";'
-                    ' options = [ "NOPASSWD" ]; } "ALL" ]',
-                )
-            ),
-            None,
-        ),
+        (sudo_rules(sudo_rule(users=DEV, commands=f'[ {nopasswd("true")} "ALL" ]')), None),
         # the host is the machine's (networking.hostName = "vmtest") or ALL
         (sudo_rules(sudo_rule(users=DEV, host='"vmtest"')), None),
         # mkBefore puts the rule before the wheel rule, which then wins
         (f"[ {ROOT_RULE} {WHEEL_NOPASSWD} {WHEEL_RULE} ]", WHEEL_NEEDS_PASSWORD),
         # rules that do not let dev run every command as root do not count
         (
-            sudo_rules(
-                sudo_rule(
-                    users=DEV,
-                    commands='[ { command = "/run/current-system/sw/bin/systemctl";'
-                    ' options = [ "NOPASSWD" ]; } ]',
-                )
-            ),
+            sudo_rules(sudo_rule(users=DEV, commands=f"[ {nopasswd('systemctl')} ]")),
             WHEEL_NEEDS_PASSWORD,
         ),
         (sudo_rules(sudo_rule(users=DEV, run_as='"alice"')), WHEEL_NEEDS_PASSWORD),
