@@ -551,7 +551,7 @@ let
         let
           problem = s.bootProblem d (platform d);
           loaders = s.enabledLoaders d;
-          options = map (k: s.loaderOptions.${k} or "system.boot.loader.id") loaders;
+          options = map s.loaderOption loaders;
         in
         # Two loaders break every configuration, a VM-only one too (./semantics.nix).
         if builtins.length loaders > 1 then

@@ -552,15 +552,17 @@ rec {
   # system.build.installBootLoader, which every loader sets, is
   # `types.unique { message = "Only one bootloader can be enabled at a time. ..." }`
   # (activation-script.nix), so toplevel throws (24.11 tree, checked by a real evaluation).
-  # The ids (and their enable options) of the loader modules of the 24.11 tree, plus limine (25.05):
-  loaderOptions = {
-    grub = "boot.loader.grub.enable";
-    systemd-boot = "boot.loader.systemd-boot.enable";
-    generic-extlinux-compatible = "boot.loader.generic-extlinux-compatible.enable";
-    generationsDir = "boot.loader.generationsDir.enable";
-    raspberrypi = "boot.loader.raspberryPi.enable";
-    limine = "boot.loader.limine.enable";
+  # The ids of the loader modules of the 24.11 tree, plus limine (25.05), and
+  # the name of each one's boot.loader.<name>.enable option:
+  loaderNames = {
+    grub = "grub";
+    systemd-boot = "systemd-boot";
+    generic-extlinux-compatible = "generic-extlinux-compatible";
+    generationsDir = "generationsDir";
+    raspberrypi = "raspberryPi";
+    limine = "limine";
   };
+  loaderOption = id: if loaderNames ? ${id} then "boot.loader.${loaderNames.${id}}.enable" else "system.boot.loader.id";
   # A joined id split back into known ids (null when it is not made of them).
   splitLoaderId =
     id:
@@ -574,7 +576,7 @@ rec {
             rest = splitLoaderId (builtins.substring (builtins.stringLength k) (-1) id);
           in
           if l.hasPrefix k id && rest != null then [ ([ k ] ++ rest) ] else [ ]
-        ) (builtins.attrNames loaderOptions);
+        ) (builtins.attrNames loaderNames);
       in
       if splits == [ ] then null else builtins.head splits;
   enabledLoaders =
@@ -583,11 +585,7 @@ rec {
       loader = get [ "boot" "loader" ] { } d;
       id = get [ "system" "boot" "loader" "id" ] "" d;
       parts = splitLoaderId id;
-      flagged = builtins.filter (k: (loader.${k}.enable or false)) [
-        "grub"
-        "systemd-boot"
-        "generic-extlinux-compatible"
-      ];
+      flagged = builtins.filter (id: loader.${loaderNames.${id}}.enable or false) (builtins.attrNames loaderNames);
     in
     l.unique (flagged ++ (if parts == null then [ id ] else parts));
 
