@@ -46,15 +46,6 @@ rec {
     else
       b;
 
-  genAttrs =
-    names: f:
-    builtins.listToAttrs (
-      map (name: {
-        inherit name;
-        value = f name;
-      }) names
-    );
-
   last = xs: builtins.elemAt xs (builtins.length xs - 1);
 
   # map with the index: imap (i: x: ...) xs, i from 0.

@@ -264,7 +264,7 @@ rec {
   sudoGrant =
     d: rule:
     let
-      runAsUsers = map (x: l.trim x) (l.splitOn "," (builtins.head (l.splitOn ":" (rule.runAs or "ALL:ALL"))));
+      runAsUsers = map l.trim (l.splitOn "," (builtins.head (l.splitOn ":" (rule.runAs or "ALL:ALL"))));
       host = rule.host or "ALL";
       # Walk the commands, carrying the PASSWD/NOPASSWD tag from one to the next.
       step =
