@@ -48,6 +48,20 @@ rec {
 
   last = xs: builtins.elemAt xs (builtins.length xs - 1);
 
+  # map with the index: imap (i: x: ...) xs, i from 0.
+  imap = f: xs: builtins.genList (i: f i (builtins.elemAt xs i)) (builtins.length xs);
+
+  # Split on one character: splitOn ":" "ALL:ALL" = [ "ALL" "ALL" ].
+  splitOn = c: s: builtins.filter builtins.isString (builtins.split "[${c}]" s);
+
+  # Without leading and trailing blanks.
+  trim =
+    s:
+    let
+      m = builtins.head (builtins.match "[[:space:]]*(.*[^[:space:]])?[[:space:]]*" s);
+    in
+    if m == null then "" else m;
+
   # Stable de-duplication keeping the first occurrence.
   unique = builtins.foldl' (acc: x: if builtins.elem x acc then acc else acc ++ [ x ]) [ ];
 }

@@ -15,19 +15,25 @@
 #       instantiationError = null;            # its message, when one is known
 #     };
 #     nixpkgs.hostPlatform = "x86_64-linux";
+#     networking.hostName = "vmtest";
 #     networking.firewall = { enable; allowedTCPPorts; allowedTCPPortRanges = [ { from; to; } ];
 #                             trustedInterfaces;
 #                             interfaces.<name> = { allowedTCPPorts; allowedTCPPortRanges; }; };
-#     services.openssh = { enable; ports; listenAddresses = [ { addr; port; } ];
+#     services.openssh = { enable; ports; listenAddresses = [ { addr; port; } ]; startWhenNeeded;
 #                          settings = { PermitRootLogin; PasswordAuthentication;
-#                                       KbdInteractiveAuthentication; }; };
+#                                       KbdInteractiveAuthentication;   # null: OpenSSH's default
+#                                       AllowUsers; DenyUsers; AllowGroups; DenyGroups;  # when set
+#                                       ForceCommand; }; };
 #     virtualisation.docker.enable = true;
-#     users.users.<name> = { isNormalUser; group; extraGroups; shell;  # shell: basename, e.g. "bash"
+#     users.users.<name> = { isNormalUser; group; extraGroups; shell; uid;  # shell: basename, e.g. "bash"
 #                            enable; password; initialPassword; hashedPassword;
 #                            initialHashedPassword; hashedPasswordFile;
 #                            openssh.authorizedKeys = { keys; keyFiles; }; };
-#     users = { mutableUsers; groups.<name>.members = [ "dev" ]; };
-#     security.<sudo|sudo-rs|doas> = { enable; wheelNeedsPassword; };
+#     users = { mutableUsers; groups.<name> = { members = [ "dev" ]; gid; }; };
+#     security.<sudo|sudo-rs|doas> = { enable; wheelNeedsPassword;
+#                                      extraRules = [ ... ];  # as NixOS merged them, the module's own
+#                                                             # included; absent: the module's own only
+#                                      defaultOptions; };     # sudo, sudo-rs; used when extraRules is absent
 #     environment.systemPackages = [ "openssh" ... ];  # package names, corePackages included
 #     boot = { isContainer; loader = { grub = { enable; devices; efiSupport; };
 #              systemd-boot.enable; generic-extlinux-compatible.enable; }; };
@@ -54,7 +60,26 @@ let
   # Names of the normal users, in attribute order.
   normalUsers = d: builtins.filter (n: (users d).${n}.isNormalUser or false) (builtins.attrNames (users d));
   openssh = d: get [ "services" "openssh" ] { } d;
-  sshSetting = setting: default: d: get [ "settings" setting ] default (openssh d);
+  # A value as sshd_config spells it (sshd.nix: booleans as yes/no).
+  sshdValue = v: if builtins.isBool v then (if v then "yes" else "no") else toString v;
+  # A setting as sshd applies it: null leaves it out of sshd_config, so OpenSSH's
+  # default applies (./semantics.nix, opensshDefaults).
+  sshSetting =
+    setting: default: d:
+    let
+      v = get [ "settings" setting ] default (openssh d);
+    in
+    if v == null then s.opensshDefaults.${setting} or null else v;
+  # The setting as the configuration spells it, for messages.
+  showSetting =
+    setting: default: d:
+    let
+      v = get [ "settings" setting ] default (openssh d);
+    in
+    if v == null && s.opensshDefaults ? ${setting} then
+      "null, OpenSSH's default ${sshdValue s.opensshDefaults.${setting}}"
+    else
+      showValue v;
   sshdEnabled = d: (openssh d).enable or false;
   # The platform the configuration is built for (the check's, when the data has none).
   platform = d: get [ "nixpkgs" "hostPlatform" ] (get [ "_analysis" "expectedPlatform" ] "x86_64-linux" d) d;
@@ -147,15 +172,35 @@ let
     let
       p = s.password d u;
       keys = s.keys u;
+      refused = (s.sshdAccess d n u).refused;
+      byKey = keys != [ ] && sshdEnabled d && refused == null;
+      noKey =
+        if keys == [ ] then
+          "no SSH key"
+        else if !(sshdEnabled d) then
+          "SSH keys but sshd is off"
+        else
+          "SSH keys but sshd refuses ${n} (${refused})";
     in
     if !(u.enable or true) then
       "${n} is disabled (enable = false)"
     else if !(s.loginShell u) then
       "${n} has the login shell ${showValue (u.shell or null)}"
-    else if (keys != [ ] && sshdEnabled d) || p.state == "set" || p.state == "empty" then
+    else if byKey || p.state == "set" || p.state == "empty" then
       null
     else
-      "${n} has ${if keys == [ ] then "no SSH key" else "SSH keys but sshd is off"} and ${s.passwordText p}";
+      "${n} has ${noKey} and ${s.passwordText p}";
+
+  # A user with keys whom sshd admits only from some client hosts (USER@HOST patterns).
+  hostDependentLogin =
+    d: n: u:
+    let
+      h = (s.sshdAccess d n u).hostDependent;
+    in
+    if sshdEnabled d && s.keys u != [ ] && (u.enable or true) && h != null then
+      "sshd admits ${n} only from some client hosts (${h}); the address the VM is reached from is not known here"
+    else
+      null;
 
   # Users in wheel that must be able to escalate: the test user, else every normal user in wheel.
   wheelUsers =
@@ -180,6 +225,8 @@ let
       setting,
       default ? true,
       refused,
+      # Refused by something else the data shows (PAM, for passwords).
+      refusedBy ? (_: false),
       allowedOnPurpose ? (_: false),
       says,
       fix,
@@ -191,10 +238,10 @@ let
         let
           v = sshSetting setting default d;
         in
-        when (sshdEnabled d && !(refused v) && !(allowedOnPurpose d)) (
+        when (sshdEnabled d && !(refused v) && !(refusedBy d) && !(allowedOnPurpose d)) (
           finding (r // { inherit severity; }) {
             option = "services.openssh.settings.${setting}";
-            message = "sshd ${says} (${setting} = ${showValue v})";
+            message = "sshd ${says} (${setting} = ${showSetting setting default d})";
           }
         );
     };
@@ -242,34 +289,63 @@ let
       title = "sshd lets no one log in as root";
       severity = "error";
       fix = "set services.openssh.settings.PermitRootLogin = \"no\";";
-      # sshd.nix: PermitRootLogin defaults to "prohibit-password", which allows
-      # root in with a key only. Keys the configuration cannot show (a file
+      # PermitRootLogin (./semantics.nix): "prohibit-password" (sshd.nix's default,
+      # and OpenSSH's when null) lets root in with a key only; "forced-commands-only"
+      # only with a key that forces a command. Nothing when sshd refuses root
+      # (DenyUsers, AllowUsers, ...). Keys the configuration cannot show (a file
       # put into /root/.ssh/authorized_keys at run time) are not seen here.
       check =
         d:
         let
           v = sshSetting "PermitRootLogin" "prohibit-password" d;
-          rootKeys = s.keys ((users d).root or { }) != [ ];
+          shown = showSetting "PermitRootLogin" "prohibit-password" d;
+          root = (users d).root or { };
+          keys = s.keys root;
+          forcedKeys = builtins.filter s.forcedCommandKey (root.openssh.authorizedKeys.keys or [ ]);
+          forceCommand = sshSetting "ForceCommand" null d;
           withKey = builtins.elem v [
             "prohibit-password"
             "without-password"
           ];
           option = "services.openssh.settings.PermitRootLogin";
+          keyFix = "${fix} (or remove users.users.root.openssh.authorizedKeys)";
         in
-        if !(sshdEnabled d) || v == "no" then
+        if !(sshdEnabled d) || v == "no" || (s.sshdAccess d "root" root).refused != null then
           [ ]
-        else if withKey || v == "forced-commands-only" then
-          when rootKeys {
+        else if withKey then
+          when (keys != [ ]) {
             inherit id severity option;
-            message =
-              "sshd lets root ${if withKey then "log in" else "run forced commands"} with an SSH key "
-              + "(PermitRootLogin = ${v}, and users.users.root has authorized keys)";
-            fix = "${fix} (or remove users.users.root.openssh.authorizedKeys)";
+            message = "sshd lets root log in with an SSH key (PermitRootLogin = ${shown}, and users.users.root has authorized keys)";
+            fix = keyFix;
           }
+        else if v == "forced-commands-only" then
+          (
+            if keys != [ ] && (forceCommand != null || forcedKeys != [ ]) then
+              when true {
+                inherit id severity option;
+                message =
+                  "sshd lets root run forced commands with an SSH key (PermitRootLogin = forced-commands-only, and "
+                  + (
+                    if forceCommand != null then
+                      "ForceCommand = ${forceCommand})"
+                    else
+                      "a key in users.users.root.openssh.authorizedKeys.keys has a command= option)"
+                  );
+                fix = keyFix;
+              }
+            else
+              # keyFiles are read when the system is built, not here.
+              when (root.openssh.authorizedKeys.keyFiles or [ ] != [ ]) {
+                inherit id option;
+                severity = "warning";
+                message = "sshd lets root in with a key that forces a command (PermitRootLogin = forced-commands-only); whether users.users.root.openssh.authorizedKeys.keyFiles hold such a key is not read here";
+                fix = keyFix;
+              }
+          )
         else
           when true {
             inherit id severity option fix;
-            message = "sshd permits root login (PermitRootLogin = ${showValue v})";
+            message = "sshd permits root login (PermitRootLogin = ${shown})";
           };
     }
     (sshdRule {
@@ -277,6 +353,7 @@ let
       title = "sshd refuses password authentication";
       setting = "PasswordAuthentication";
       refused = v: v == false;
+      refusedBy = s.pamRefusesPasswords;
       allowedOnPurpose = passwordsOnPurpose;
       says = "allows password authentication";
       fix = "set services.openssh.settings.PasswordAuthentication = false; (or vmtest.allowPasswordAuthentication = true; to allow it on purpose)";
@@ -293,13 +370,16 @@ let
     })
     rec {
       id = "login-user";
-      title = "A normal user can log in (enabled, a login shell, and an SSH key with sshd on or a usable password)";
+      title = "A normal user can log in (enabled, a login shell, and an SSH key sshd admits or a usable password)";
       severity = "error";
       fix = "give a normal user an SSH key (vmtest.testUser.authorizedKeys) or a password that is not locked";
       check =
         d:
         let
           problems = map (n: loginProblem d n (users d).${n}) (normalUsers d);
+          notJudged = builtins.filter (x: x != null) (
+            map (n: hostDependentLogin d n (users d).${n}) (normalUsers d)
+          );
         in
         when (!(builtins.elem null problems)) {
           inherit id severity fix;
@@ -309,7 +389,13 @@ let
               "No normal user is defined (users.users.<name>.isNormalUser = true)"
             else
               "No normal user can log in: ${builtins.concatStringsSep "; " problems}";
-        };
+        }
+        ++ map (message: {
+          inherit id message;
+          severity = "warning";
+          option = "services.openssh.settings";
+          fix = "check that the test client's address matches, or list the user without @HOST";
+        }) notJudged;
     }
     (simpleRule {
       id = "sudo-enabled";
@@ -321,7 +407,7 @@ let
     })
     rec {
       id = "sudo-password";
-      title = "The test user can authenticate to sudo (a password, or wheelNeedsPassword = false)";
+      title = "The test user can become root (a usable password, or a last matching NOPASSWD/noPass rule: wheelNeedsPassword = false or extraRules)";
       severity = "error";
       fix = "set security.sudo.wheelNeedsPassword = false; for a key-only user, or give the user a password";
       check =
@@ -329,24 +415,49 @@ let
         let
           tools = s.escalation d;
           candidates = wheelUsers d;
-          able = n: builtins.any (s.canEscalate d (users d).${n}) tools;
+          able = n: builtins.any (s.canEscalate d n (users d).${n}) tools;
           n = builtins.head candidates;
+          u = (users d).${n};
           t = builtins.head tools;
           names = builtins.concatStringsSep " or " (map (x: x.name) tools);
+          e = s.escalationRule d t n u;
+          rule = builtins.elemAt t.extraRules e.rule;
+          # The module's own wheel rule (./semantics.nix, builtinRules).
+          wheelRule = (rule.groups or [ ]) == [ "wheel" ] && (rule.users or [ ]) == [ ];
+          has = "${n} has ${s.passwordText (s.password d u)}";
+          nopass = if t.name == "doas" then "noPass = true;" else "NOPASSWD";
+          why =
+            if e.rule == null then
+              {
+                option = "security.${t.name}.extraRules";
+                message = "no rule in security.${t.name}.extraRules lets ${n} run every command as root";
+                fix = "keep the wheel rule of security.${t.name} (do not mkForce extraRules), or add one for ${n}";
+              }
+            else if wheelRule && t.wheelNeedsPassword then
+              {
+                option = "security.${t.name}.wheelNeedsPassword";
+                message = "security.${t.name}.wheelNeedsPassword = true and ${has}";
+                fix = "set security.${t.name}.wheelNeedsPassword = false; for a key-only user, or give ${n} a password (vmtest.testUser.initialPassword)";
+              }
+            else
+              {
+                option = "security.${t.name}.extraRules";
+                message = "the last rule of security.${t.name}.extraRules for ${n} (${s.showRule rule}) asks for a password and ${has}";
+                fix = "give that rule ${nopass} (it must be the last one for ${n}), or give ${n} a password (vmtest.testUser.initialPassword)";
+              };
         in
-        when (tools != [ ] && candidates != [ ] && !(builtins.any able candidates)) {
-          inherit id severity;
-          option = "security.${t.name}.wheelNeedsPassword";
-          message =
-            "${if testUser d != null then "Test user " else ""}${n} cannot use ${names}: "
-            + "security.${t.name}.wheelNeedsPassword = true and ${n} has ${s.passwordText (s.password d (users d).${n})}";
-          fix = "set security.${t.name}.wheelNeedsPassword = false; for a key-only user, or give ${n} a password (vmtest.testUser.initialPassword)";
-        };
+        when (tools != [ ] && candidates != [ ] && !(builtins.any able candidates)) (
+          {
+            inherit id severity;
+            message = "${if testUser d != null then "Test user " else ""}${n} cannot use ${names}: ${why.message}";
+          }
+          // removeAttrs why [ "message" ]
+        );
     }
     (groupRule "wheel")
     rec {
       id = "ssh-port";
-      title = "sshd listens on port 22 on a non-loopback address, and the firewall lets it in";
+      title = "sshd listens on port 22 on a non-loopback address IPv4 clients reach, and the firewall lets it in";
       severity = "error";
       fix = "set services.openssh.openFirewall = true; and keep 22 in services.openssh.ports";
       check =
@@ -387,6 +498,13 @@ let
             message = "sshd listens on port 22 only on loopback (listenAddresses = ${showValue addresses})";
             fix = "add a reachable address to services.openssh.listenAddresses, e.g. { addr = \"0.0.0.0\"; }";
           }
+        else if builtins.all (x: s.v6Only ssh x.addr) outside then
+          when true {
+            inherit id severity;
+            option = "services.openssh.listenAddresses";
+            message = "sshd listens on port 22 only on IPv6 (listenAddresses = ${showValue addresses}): its IPv6 sockets take no IPv4 connection, and the VM is reached over IPv4";
+            fix = "add { addr = \"0.0.0.0\"; } to services.openssh.listenAddresses (or leave it empty: sshd then listens on IPv4 and IPv6)";
+          }
         else if !(fw.enable or true) || opened.global then
           [ ]
         else if opened.interfaces == [ ] then
@@ -425,15 +543,26 @@ let
     })
     rec {
       id = "boot-loader";
-      title = "A boot loader is installed that boots this platform";
+      title = "Exactly one boot loader is enabled, and it boots this platform";
       severity = "error";
       fix = "BIOS GRUB on a disk (x86 only), or an EFI loader: boot.loader.systemd-boot.enable or boot.loader.grub.efiSupport";
       check =
         d:
         let
           problem = s.bootProblem d (platform d);
+          loaders = s.enabledLoaders d;
+          options = map s.loaderOption loaders;
         in
-        when (bootsItself d && problem != null) ({ inherit id severity; } // problem);
+        # Two loaders break every configuration, a VM-only one too (./semantics.nix).
+        if builtins.length loaders > 1 then
+          when true {
+            inherit id severity;
+            option = builtins.concatStringsSep ", " options;
+            message = "${builtins.concatStringsSep " and " loaders} are both enabled; NixOS allows one boot loader (system.build.installBootLoader is unique), so the system does not instantiate";
+            fix = "enable only one boot loader: set ${builtins.head options} = false; or ${builtins.concatStringsSep ", " (builtins.tail options)} = false;";
+          }
+        else
+          when (bootsItself d && problem != null) ({ inherit id severity; } // problem);
     }
     (simpleRule {
       id = "root-filesystem";
@@ -511,8 +640,15 @@ let
           failedAssertions = builtins.filter (a: !a.assertion) (get [ "assertions" ] [ ] d);
           err = get [ "_analysis" "instantiationError" ] null d;
         in
-        # Failed assertions already make toplevel throw; they are reported above.
-        when (!(get [ "_analysis" "instantiates" ] true d) && failedAssertions == [ ]) {
+        # Failed assertions already make toplevel throw, and so do two boot
+        # loaders; both are reported above.
+        when
+          (
+            !(get [ "_analysis" "instantiates" ] true d)
+            && failedAssertions == [ ]
+            && builtins.length (s.enabledLoaders d) < 2
+          )
+          {
           inherit id severity;
           option = "system.build.toplevel";
           message = "The system derivation does not instantiate" + (if err == null then "" else ": ${err}");

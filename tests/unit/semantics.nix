@@ -28,6 +28,12 @@ rec {
       || builtins.elem group (u.extraGroups or [ ])
       || builtins.elem (userName attr u) (get [ "users" "groups" group "members" ] [ ] d)
     );
+  # Every group the user is in (primary first), as getgrouplist(3) lists them.
+  groupsOf =
+    d: attr: u:
+    builtins.filter (g: inGroup d g attr u) (
+      l.unique ([ (u.group or "") ] ++ (u.extraGroups or [ ]) ++ builtins.attrNames (get [ "users" "groups" ] { } d))
+    );
 
   # ---- Passwords -------------------------------------------------------------
   # users-groups.nix (005ab72f): the password options override each other in a
@@ -43,6 +49,38 @@ rec {
   # a field locks password login), so it is treated as locked too. A clear-text
   # `password` (even "") is hashed and so is a real password.
   # With no option set the user has no password at all.
+  #
+  # Any other hash must be one libxcrypt verifies: users-groups.nix (nixos-24.11
+  # tree, /work/real/nixpkgs) warns "The password hash of user ... may be
+  # invalid. You must set a valid hash or the user will be locked out" when
+  # hashedPassword does not match `mcfHash` below, built from
+  # pkgs.libxcrypt.enabledCryptSchemeIds (libxcrypt/default.nix there: y, gy,
+  # 7, 2b, 2y, 2a, 6; DES, MD5 and SHA-256 crypt are not enabled). Such a hash
+  # never verifies (crypt(3) fails on it), so it is no usable password; the same
+  # holds for initialHashedPassword, which lands in /etc/shadow the same way
+  # (NixOS does not warn about that one).
+  cryptSchemeIds = [
+    "y"
+    "gy"
+    "7"
+    "2b"
+    "2y"
+    "2a"
+    "6"
+  ];
+  mcfHash =
+    let
+      sep = "\\$";
+      base64 = "[a-zA-Z0-9./]+";
+      id = "(${builtins.concatStringsSep "|" cryptSchemeIds})";
+      name = "[a-z0-9-]+";
+      value = "[a-zA-Z0-9/+.-]+";
+      options = "${name}(=${value})?(,${name}=${value})*";
+      scheme = "${id}(${sep}${options})?";
+      content = "${base64}${sep}${base64}(${sep}${base64})?";
+    in
+    "^${sep}${scheme}${sep}${content}$";
+  isCryptHash = h: builtins.match mcfHash h != null;
   passwordOrder =
     d:
     if get [ "users" "mutableUsers" ] true d then
@@ -62,7 +100,7 @@ rec {
         "hashedPasswordFile"
       ];
 
-  # { state = "none" | "locked" | "empty" | "set"; via = option name or null; }
+  # { state = "none" | "locked" | "empty" | "invalid" | "set"; via = option name or null; }
   password =
     d: u:
     let
@@ -86,6 +124,8 @@ rec {
           "empty"
         else if l.hasPrefix "!" v || l.hasPrefix "*" v then
           "locked"
+        else if !(isCryptHash v) then
+          "invalid"
         else
           "set";
     };
@@ -99,6 +139,8 @@ rec {
       "a locked password (${p.via} starts with \"!\" or \"*\")"
     else if p.state == "empty" then
       "an empty ${p.via} (console only, never sudo)"
+    else if p.state == "invalid" then
+      "a ${p.via} that is not a crypt(3) hash NixOS accepts (NixOS warns that such a user may be locked out)"
     else
       "a password";
 
@@ -120,38 +162,284 @@ rec {
     ]);
 
   # ---- Privilege escalation --------------------------------------------------
-  # Each tool, when enabled, adds a rule for group wheel, requiring a password
-  # unless wheelNeedsPassword = false (default true):
-  #   sudo     nixos/modules/security/sudo.nix (02627d7620b37fa0d0d51f9103b4737a3728ca7f):
-  #            extraRules mkOrder 600 { groups = [ "wheel" ]; NOPASSWD unless wheelNeedsPassword }
-  #   sudo-rs  nixos/modules/security/sudo-rs.nix (0a37316d6cfea44280f4470b6867a711a24606bd): the same
-  #   doas     nixos/modules/security/doas.nix (01239b864f8472863b56a1fc26876324d9cd7c90):
-  #            extraRules mkOrder 600 { groups = [ "wheel" ]; noPass = !wheelNeedsPassword; },
-  #            and its PAM service sets allowNullPassword = true.
+  # Read in the nixos-24.11 tree (/work/real/nixpkgs) and checked there by real
+  # evaluations:
+  #   sudo     nixos/modules/security/sudo.nix: extraRules gets
+  #            mkOrder 400 { users = [ "root" ]; commands = [ { command = "ALL"; options = defaultOptions; } ]; }
+  #            mkOrder 600 { groups = [ "wheel" ]; commands = [ { command = "ALL";
+  #                          options = optional (!wheelNeedsPassword) "NOPASSWD" ++ defaultOptions; } ]; }
+  #            and writes one sudoers line per user and group of every rule, in
+  #            list order: `%wheel  ALL=(ALL:ALL)    NOPASSWD:SETENV: ALL`.
+  #            A rule of the configuration (default order 1000) comes after
+  #            the wheel rule; mkBefore (500) puts it before.
+  #   sudo-rs  nixos/modules/security/sudo-rs.nix: the same rules and sudoers lines.
+  #   doas     nixos/modules/security/doas.nix: extraRules gets
+  #            mkOrder 600 { groups = [ "wheel" ]; noPass = !wheelNeedsPassword; };
+  #            `permit [nopass] user|:group [as runAs] [cmd cmd]`; its PAM service
+  #            sets allowNullPassword = true.
+  # sudoers(5): "Where there are multiple matches, the last match is used";
+  # a PASSWD/NOPASSWD tag holds for the later commands of the same line until
+  # the opposite tag. doas.conf(5): "The last matching rule determines the
+  # action taken." So the last rule for the user (by name or uid, or one of its
+  # groups by name or gid) that lets it run every command as root decides
+  # whether a password is asked. Not read: extraConfig (sudoers `Defaults`,
+  # doas lines written after the rules).
   # An empty hashed password never works for sudo (users-groups.nix, above);
   # doas' PAM service accepts it.
+  #
+  # extraRules in the data are the merged list NixOS has (the module's own
+  # rules included). Data without them (fixtures, ./offline.nix) gets the
+  # module's own rules only, from wheelNeedsPassword and defaultOptions.
+  builtinRules =
+    name: cfg:
+    let
+      nopass = !(cfg.wheelNeedsPassword or true);
+      defaultOptions = cfg.defaultOptions or [ "SETENV" ];
+      all = opts: [
+        {
+          command = "ALL";
+          options = opts ++ defaultOptions;
+        }
+      ];
+    in
+    if name == "doas" then
+      [
+        {
+          groups = [ "wheel" ];
+          noPass = nopass;
+        }
+      ]
+    else
+      [
+        {
+          users = [ "root" ];
+          commands = all [ ];
+        }
+        {
+          groups = [ "wheel" ];
+          commands = all (if nopass then [ "NOPASSWD" ] else [ ]);
+        }
+      ];
+
   escalation =
     d:
     builtins.filter (t: t.enable) (
       map
-        (name: {
-          inherit name;
-          enable = get [ "security" name "enable" ] false d;
-          wheelNeedsPassword = get [ "security" name "wheelNeedsPassword" ] true d;
-          emptyPasswordWorks = name == "doas";
-        })
+        (
+          name:
+          let
+            cfg = get [ "security" name ] { } d;
+          in
+          {
+            inherit name;
+            enable = cfg.enable or false;
+            wheelNeedsPassword = cfg.wheelNeedsPassword or true;
+            extraRules = if (cfg.extraRules or null) != null then cfg.extraRules else builtinRules name cfg;
+            emptyPasswordWorks = name == "doas";
+          }
+        )
         [
           "sudo"
           "sudo-rs"
           "doas"
         ]
     );
+
+  # Does `rule` of tool `t` name this user, by name or uid, or one of its
+  # groups, by name or gid? (In sudoers the user "ALL" is everyone.)
+  ruleNames =
+    d: t: attr: u: rule:
+    let
+      name = userName attr u;
+      everyone = if t.name == "doas" then [ ] else [ "ALL" ];
+      groups = groupsOf d attr u;
+      gids = map (g: get [ "users" "groups" g "gid" ] null d) groups;
+      matches = names: ids: x: if builtins.isInt x then builtins.elem x ids else builtins.elem x names;
+    in
+    builtins.any (matches ([ name ] ++ everyone) [ (u.uid or null) ]) (rule.users or [ ])
+    || builtins.any (matches groups (builtins.filter (x: x != null) gids)) (rule.groups or [ ]);
+
+  # A sudoers rule's verdict on "every command as root": null when it does not
+  # grant that, else { nopass; }. runAs is `user[:group]`; host "ALL" or the host name.
+  sudoGrant =
+    d: rule:
+    let
+      runAsUsers = map l.trim (l.splitOn "," (builtins.head (l.splitOn ":" (rule.runAs or "ALL:ALL"))));
+      host = rule.host or "ALL";
+      # Walk the commands, carrying the PASSWD/NOPASSWD tag from one to the next.
+      step =
+        acc: c:
+        let
+          opts = if builtins.isString c then [ ] else c.options or [ ];
+          command = if builtins.isString c then c else c.command;
+          tag =
+            if builtins.elem "NOPASSWD" opts then
+              true
+            else if builtins.elem "PASSWD" opts then
+              false
+            else
+              acc.tag;
+        in
+        {
+          inherit tag;
+          all = if command == "ALL" then { nopass = tag; } else acc.all;
+        };
+      walked = builtins.foldl' step {
+        tag = false;
+        all = null;
+      } (rule.commands or [ ]);
+    in
+    if
+      (host == "ALL" || host == get [ "networking" "hostName" ] null d)
+      && builtins.any (x: builtins.elem x [ "ALL" "root" "#0" ]) runAsUsers
+    then
+      walked.all
+    else
+      null;
+
+  doasGrant =
+    rule:
+    if (rule.cmd or null) == null && builtins.elem (rule.runAs or null) [ null "root" ] then
+      { nopass = rule.noPass or false; }
+    else
+      null;
+
+  # How tool `t` lets the user run every command as root:
+  # { rule = index into t.extraRules, or null when no rule does; nopass; }.
+  escalationRule =
+    d: t: attr: u:
+    let
+      grant = r: if t.name == "doas" then doasGrant r else sudoGrant d r;
+      indexed = l.imap (i: r: {
+        inherit i;
+        g = grant r;
+      }) t.extraRules;
+      deciding = builtins.filter (x: x.g != null && ruleNames d t attr u (builtins.elemAt t.extraRules x.i)) indexed;
+    in
+    if deciding == [ ] then
+      {
+        rule = null;
+        nopass = false;
+      }
+    else
+      {
+        rule = (l.last deciding).i;
+        inherit ((l.last deciding).g) nopass;
+      };
+
+  # "users = dev, groups = wheel", for messages.
+  showRule =
+    rule:
+    builtins.concatStringsSep ", " (
+      builtins.concatMap (
+        k: if (rule.${k} or [ ]) == [ ] then [ ] else [ "${k} = ${builtins.concatStringsSep " " (map toString rule.${k})}" ]
+      ) [ "users" "groups" ]
+    );
+
   canEscalate =
-    d: u: t:
+    d: attr: u: t:
     let
       p = (password d u).state;
+      e = escalationRule d t attr u;
     in
-    !t.wheelNeedsPassword || p == "set" || (t.emptyPasswordWorks && p == "empty");
+    e.rule != null && (e.nopass || p == "set" || (t.emptyPasswordWorks && p == "empty"));
+
+  # ---- Whom sshd lets in -----------------------------------------------------
+  # sshd.nix writes settings.{DenyUsers,AllowUsers,DenyGroups,AllowGroups}
+  # (nullOr (listOf str); null leaves the line out) space-separated into
+  # sshd_config. OpenSSH auth.c allowed_user() (openssh-portable, stored copy
+  # id 19722052568; groupaccess.c 0a89d6e5) checks them in that order:
+  # a user matching a DenyUsers pattern is refused; with AllowUsers, a user
+  # matching none of its patterns is refused; then the same with the user's
+  # primary and supplementary groups against DenyGroups and AllowGroups.
+  # Patterns are match_pattern()'s: `*` and `?`, case-sensitive. A USER@HOST
+  # pattern also depends on the client's address, which is not known here: its
+  # verdict is "depends on the host" and is said so.
+  # An empty list is read as no restriction.
+  # Not read: Match blocks and extraConfig.
+  globMatches =
+    pattern: x:
+    builtins.match (
+      builtins.replaceStrings
+        [ "*" "?" "." "+" "(" ")" "[" "]" "{" "}" "|" "^" "$" "\\" ]
+        [ ".*" "." "[.]" "[+]" "[(]" "[)]" "\\[" "\\]" "[{]" "[}]" "[|]" "\\^" "[$]" "\\\\" ]
+        pattern
+    ) x != null;
+
+  # { refused = why sshd refuses the user, or null; hostDependent = which
+  #   USER@HOST pattern decides, or null; }
+  sshdAccess =
+    d: attr: u:
+    let
+      settings = get [ "services" "openssh" "settings" ] { } d;
+      list = k: if (settings.${k} or null) == null then [ ] else settings.${k};
+      name = userName attr u;
+      groups = groupsOf d attr u;
+      userPart = p: builtins.head (l.splitOn "@" p);
+      hasHost = p: builtins.length (l.splitOn "@" p) > 1;
+      byUser = builtins.filter (p: globMatches (userPart p) name);
+      byGroup = builtins.filter (p: builtins.any (globMatches p) groups);
+      shown = k: "${k} = ${builtins.concatStringsSep " " (list k)}";
+      denied = byUser (list "DenyUsers");
+      allowed = byUser (list "AllowUsers");
+      deniedG = byGroup (list "DenyGroups");
+      allowedG = byGroup (list "AllowGroups");
+      refused =
+        if builtins.any (p: !(hasHost p)) denied then
+          shown "DenyUsers"
+        else if list "AllowUsers" != [ ] && allowed == [ ] then
+          shown "AllowUsers"
+        else if deniedG != [ ] then
+          shown "DenyGroups"
+        else if list "AllowGroups" != [ ] && allowedG == [ ] then
+          shown "AllowGroups"
+        else
+          null;
+      hostDependent =
+        if denied != [ ] then
+          shown "DenyUsers"
+        else if list "AllowUsers" != [ ] && builtins.all hasHost allowed then
+          shown "AllowUsers"
+        else
+          null;
+    in
+    {
+      inherit refused;
+      hostDependent = if refused == null then hostDependent else null;
+    };
+
+  # ---- Root by key -----------------------------------------------------------
+  # PermitRootLogin: sshd.nix's default is "prohibit-password"; null leaves the
+  # line out of sshd_config, and OpenSSH's own default applies: servconf.c
+  # fill_default_server_options sets PERMIT_NO_PASSWD ("prohibit-password")
+  # since OpenSSH 7.0 (the 24.11 tree has 9.9p1, unpatched there). The same
+  # holds for PasswordAuthentication and KbdInteractiveAuthentication (default
+  # yes in both). "forced-commands-only" admits root by key only when a forced
+  # command applies (auth.c auth_root_allowed: PERMIT_FORCED_ONLY needs
+  # forced_command): a `command="..."` option on the key (authorized_keys
+  # options are case-insensitive, comma-separated before the key type), or a
+  # ForceCommand setting.
+  opensshDefaults = {
+    PermitRootLogin = "prohibit-password";
+    PasswordAuthentication = true;
+    KbdInteractiveAuthentication = true;
+    UsePAM = false;
+  };
+  # But sshd.nix gives PAM's sshd service unixAuth only when
+  # PasswordAuthentication == true, and pam.nix ends every auth stack with
+  # pam_deny: with UsePAM (sshd.nix's default true), PasswordAuthentication =
+  # null lets no password through although sshd_config leaves it at yes.
+  pamRefusesPasswords =
+    d:
+    let
+      settings = get [ "services" "openssh" "settings" ] { } d;
+      usePAM = settings.UsePAM or true;
+    in
+    settings ? PasswordAuthentication && settings.PasswordAuthentication == null && usePAM == true;
+  forcedCommandKey =
+    key:
+    builtins.match ''[[:space:]]*([^[:space:]",]+(="([^"\\]|\\.)*")?,)*[Cc][Oo][Mm][Mm][Aa][Nn][Dd]="([^"\\]|\\.)*"([,[:space:]].*)?'' key
+    != null;
 
   # ---- Where sshd listens ----------------------------------------------------
   # nixos/modules/services/networking/ssh/sshd.nix (stored copy id 84058930,
@@ -182,6 +470,12 @@ rec {
         else
           [ { inherit (a) addr port; } ]
       ) addresses;
+  # sshd binds every IPv6 ListenAddress with IPV6_V6ONLY (sshd.c
+  # listen_on_addrs): "[::]" takes no IPv4 connection. With startWhenNeeded
+  # systemd listens instead (sshd.nix: socketConfig.ListenStream "[::]:22"), and
+  # its sockets are dual-stack (systemd.socket(5) BindIPv6Only=default follows
+  # net.ipv6.bindv6only, 0).
+  v6Only = ssh: addr: !(ssh.startWhenNeeded or false) && addr != null && builtins.match ".*:.*" addr != null;
   loopback =
     addr:
     builtins.elem addr [
@@ -197,6 +491,8 @@ rec {
   # allowedTCPPorts / allowedTCPPortRanges globally and under interfaces.<name>;
   # trustedInterfaces accept all traffic on those interfaces. An opening on a named
   # interface lets the port in on that interface only.
+  # With the firewall on, firewall.nix always adds "lo" to trustedInterfaces
+  # (nixos-24.11 tree); loopback is never how the VM is reached, so it opens nothing here.
   # { global = opened for every interface; interfaces = the names it is opened on otherwise. }
   firewallOpenings =
     fw: port:
@@ -208,7 +504,7 @@ rec {
     in
     {
       global = opens fw;
-      interfaces = l.unique (named ++ (fw.trustedInterfaces or [ ]));
+      interfaces = builtins.filter (i: i != "lo") (l.unique (named ++ (fw.trustedInterfaces or [ ])));
     };
 
   # Interfaces that are never how a VM is reached from its network: loopback and the
@@ -250,6 +546,49 @@ rec {
   # 01502f439c6a734621f212e450e7a6a9f35a0c5f): "grub", "systemd-boot",
   # "generic-extlinux-compatible", "limine" (limine.nix, 416819a31ea7d634847ff44c0e66e33e28ea4adb), ...
   #
+  # The enabled boot loaders. system.boot.loader.id has no type (top-level.nix),
+  # so two enabled loaders merge their ids by concatenation (lib/options.nix
+  # mergeDefaultOption: concatStrings), e.g. "grubsystemd-boot"; and
+  # system.build.installBootLoader, which every loader sets, is
+  # `types.unique { message = "Only one bootloader can be enabled at a time. ..." }`
+  # (activation-script.nix), so toplevel throws (24.11 tree, checked by a real evaluation).
+  # The ids of the loader modules of the 24.11 tree, plus limine (25.05), and
+  # the name of each one's boot.loader.<name>.enable option:
+  loaderNames = {
+    grub = "grub";
+    systemd-boot = "systemd-boot";
+    generic-extlinux-compatible = "generic-extlinux-compatible";
+    generationsDir = "generationsDir";
+    raspberrypi = "raspberryPi";
+    limine = "limine";
+  };
+  loaderOption = id: if loaderNames ? ${id} then "boot.loader.${loaderNames.${id}}.enable" else "system.boot.loader.id";
+  # A joined id split back into known ids (null when it is not made of them).
+  splitLoaderId =
+    id:
+    if id == "" then
+      [ ]
+    else
+      let
+        splits = builtins.concatMap (
+          k:
+          let
+            rest = splitLoaderId (builtins.substring (builtins.stringLength k) (-1) id);
+          in
+          if l.hasPrefix k id && rest != null then [ ([ k ] ++ rest) ] else [ ]
+        ) (builtins.attrNames loaderNames);
+      in
+      if splits == [ ] then null else builtins.head splits;
+  enabledLoaders =
+    d:
+    let
+      loader = get [ "boot" "loader" ] { } d;
+      id = get [ "system" "boot" "loader" "id" ] "" d;
+      parts = splitLoaderId id;
+      flagged = builtins.filter (id: loader.${loaderNames.${id}}.enable or false) (builtins.attrNames loaderNames);
+    in
+    l.unique (flagged ++ (if parts == null then [ id ] else parts));
+
   # Why this configuration does not boot on `platform` ({ option; message; fix; }),
   # or null when it does.
   bootProblem =
