@@ -52,8 +52,9 @@ def load(flake: str, system: str, opts: NixOptions, timeout: float | None = None
                 return Loaded(manifest, system)
             defined = names.result()
         except BaseException:
-            names.cancel()
-            process.stop_all()
+            # Stop the other evaluation, also when its thread is only about to start it.
+            with process.stopping():
+                pool.shutdown(wait=True, cancel_futures=True)
             raise
     check_defined(manifest, system, defined)
     return Loaded(manifest, system, tuple(defined))

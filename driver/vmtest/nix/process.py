@@ -21,7 +21,7 @@ import subprocess
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from vmtest.errors import EnvironmentNotReady, ExitCode, VmtestError
@@ -40,6 +40,16 @@ STDERR_TAIL_LINES = 200
 
 _live: set[subprocess.Popen[bytes]] = set()
 _live_lock = threading.Lock()
+#: Open `stopping()` blocks: while any is open no child is started (see `_start`).
+_stopping = 0
+
+
+class Stopped(Exception):
+    """A child was not started, or was stopped at once, because vmtest is stopping its
+    children (after Ctrl-C or a timeout, see `stopping`)."""
+
+    def __init__(self, argv: Sequence[str]) -> None:
+        super().__init__(f"not started, vmtest is stopping: {shlex.join(argv)}")
 
 
 class TimedOut(VmtestError):
@@ -123,7 +133,11 @@ def run(
 
 
 def _start(argv: Sequence[str], env: Mapping[str, str] | None) -> subprocess.Popen[bytes]:
-    """Start `argv` in a session of its own, known to `stop_all`."""
+    """Start `argv` in a session of its own, known to `stop_all`; `Stopped` inside a
+    `stopping()` block (also when the block opened while the child was starting)."""
+    with _live_lock:
+        if _stopping:
+            raise Stopped(argv)
     try:
         proc = subprocess.Popen(
             list(argv),
@@ -137,6 +151,13 @@ def _start(argv: Sequence[str], env: Mapping[str, str] | None) -> subprocess.Pop
         raise EnvironmentNotReady(_not_found(argv[0]), hint=_install_hint(argv[0])) from exc
     with _live_lock:
         _live.add(proc)
+        refused = _stopping > 0
+    if refused:  # `stopping()` took its list of children while this one was starting
+        stop_group(proc)
+        _close_pipes(proc)
+        with _live_lock:
+            _live.discard(proc)
+        raise Stopped(argv)
     return proc
 
 
@@ -201,6 +222,22 @@ def live_count() -> int:
     """How many children are running right now (all threads)."""
     with _live_lock:
         return len(_live)
+
+
+@contextlib.contextmanager
+def stopping() -> Iterator[None]:
+    """Stop every child and start no new one until the block ends: wrap the wait for
+    worker threads that may be about to start one (after Ctrl-C, a timeout or an error
+    in another thread), so none outlives the block."""
+    global _stopping
+    with _live_lock:
+        _stopping += 1
+    try:
+        stop_all()
+        yield
+    finally:
+        with _live_lock:
+            _stopping -= 1
 
 
 def stop_all() -> None:
