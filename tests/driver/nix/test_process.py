@@ -190,10 +190,12 @@ def test_a_child_starting_while_the_stop_list_is_taken_is_stopped(
             inside.set()
             release.wait(10)
 
+    stopper_thread = threading.Thread(target=stopper)
+
     def popen_then_stop(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
         proc: subprocess.Popen[bytes] = real_popen(*args, **kwargs)
         started.append(proc)
-        threading.Thread(target=stopper).start()
+        stopper_thread.start()
         inside.wait(10)
         return proc
 
@@ -203,6 +205,29 @@ def test_a_child_starting_while_the_stop_list_is_taken_is_stopped(
             run(["sh", "-c", "exec sleep 300"], timeout=120)
     finally:
         release.set()
+        stopper_thread.join(timeout=15)
     [proc] = started
     assert proc.poll() is not None
     assert live_count() == 0
+
+
+@pytest.mark.usefixtures("sigint_raises")
+def test_ctrl_c_while_a_child_starts_stops_that_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C that lands inside Popen (after the fork, before vmtest knows the child) is
+    held back until the child is known, then stops it: no child left in its own session."""
+    real_popen = subprocess.Popen
+    started: list[subprocess.Popen[bytes]] = []
+
+    def popen_then_ctrl_c(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        proc: subprocess.Popen[bytes] = real_popen(*args, **kwargs)
+        started.append(proc)
+        signal.raise_signal(signal.SIGINT)  # its handler runs here, inside "Popen"
+        return proc
+
+    monkeypatch.setattr(subprocess, "Popen", popen_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        run(["sh", "-c", "exec sleep 300"], timeout=120)
+    [proc] = started
+    assert proc.poll() is not None
+    assert live_count() == 0
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
