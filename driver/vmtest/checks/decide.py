@@ -1,10 +1,11 @@
 """Decides each check's result (status, failure, phases, subtests) from what Nix said.
 
-The runner evaluates and builds; `Decider` turns what it saw (each check's evaluation,
-the one build's parsed log and `--json` outputs, how the run ended) into
-`CheckResult`s. Where Nix's log is silent (Nix 2.8 reports only the first failure of
-a `--keep-going` build, and prints no JSON when any failed; a check built before
-logs nothing now) it asks the store: valid outputs, requisites, the stored log.
+The runner evaluates and builds each check in its own `nix build`; `Decider` turns what
+it saw (each check's evaluation, its build's parsed log and `--json` outputs, how that
+build and the run ended) into `CheckResult`s. Where Nix's log is silent (Nix 2.8
+reports only the first failure of a `--keep-going` build, and prints no JSON when any
+failed; a check built before logs nothing now) it asks the store: valid outputs,
+requisites, the stored log.
 """
 
 from __future__ import annotations
@@ -36,8 +37,23 @@ LOG_TAIL_LINES = 200
 
 
 @dataclass
+class BuildRun:
+    """One check's own `nix build`: its log parser, its times, what Nix printed."""
+
+    parser: LogParser
+    started: float
+    ended: float | None = None
+    done: Completed | None = None
+    outputs: dict[str, list[str]] = field(default_factory=dict)
+    #: Nix's refusal to build it here (a system feature this machine lacks).
+    refusal: FeatureRefusal | None = None
+    #: TIMED_OUT or INTERRUPTED when vmtest stopped it; None when Nix ended it.
+    ending: Status | None = None
+
+
+@dataclass
 class CheckRun:
-    """One selected check: its attribute, and how its evaluation went."""
+    """One selected check: its attribute, its evaluation, and its own build."""
 
     check: Check
     attr: str
@@ -45,6 +61,10 @@ class CheckRun:
     evaluate: float | None = None
     eval_failure: FailureInfo | None = None
     plan: Plan | None = None  # what building it needed (None: nix did not say)
+    build: BuildRun | None = None
+    #: A selected check it depends on that did not pass: it was not built (it cannot
+    #: pass, and Nix would only build the failing dependency again).
+    blocked_by: CheckRun | None = None
 
     @property
     def cached(self) -> bool:
@@ -52,79 +72,93 @@ class CheckRun:
         return self.plan is not None and self.plan.built
 
 
-@dataclass
-class BuildRun:
-    """The run's one `nix build`: its log parser, its times and what it printed."""
-
-    parser: LogParser
-    started: float
-    ended: float | None = None
-    done: Completed | None = None
-    outputs: dict[str, list[str]] = field(default_factory=dict)
-    #: Derivations Nix would not build here (missing system features), and its words.
-    refusals: dict[str, FeatureRefusal] = field(default_factory=dict)
-
-    def refusal_for(self, r: CheckRun, nix_opts: NixOptions) -> FeatureRefusal | None:
-        """Nix's refusal of a derivation `r` needs (its own or one it builds first)."""
-        if r.drv is None or not self.refusals or r.drv in self.outputs:
-            return None
-        needs = [r.drv, *(r.plan.to_build if r.plan else commands.requisites(r.drv, nix_opts))]
-        return next((self.refusals[d] for d in needs if d in self.refusals), None)
-
-
 class Decider:
-    """Results of the checks of one run (`build` is None when nothing was built)."""
+    """Results of the checks of one run; `ending` is how the run was cut short (None when
+    it ran to the end), the status of a check whose build never started."""
 
-    def __init__(self, build: BuildRun | None, nix_opts: NixOptions) -> None:
-        self.build = build
+    def __init__(self, runs: list[CheckRun], nix_opts: NixOptions, ending: Status | None) -> None:
+        self.builds = [r.build for r in runs if r.build is not None]
         self.nix_opts = nix_opts
+        self.ending = ending
         self._outputs_cache: dict[str, list[str]] = {}
+        self._results: dict[int, CheckResult] = {}
 
-    def result(self, r: CheckRun, ending: Status | None) -> CheckResult:
+    def result(self, r: CheckRun) -> CheckResult:
+        if id(r) not in self._results:
+            self._results[id(r)] = self._result(r)
+        return self._results[id(r)]
+
+    def _result(self, r: CheckRun) -> CheckResult:
         if r.eval_failure is not None:
             return self._make(r, Status.EVAL_ERROR, None, failure=r.eval_failure)
-        build = self.build
-        if r.drv is None or build is None:
-            return self._make(r, ending or Status.NOT_RUN, None)
+        if r.drv is None:
+            return self._make(r, self.ending or Status.NOT_RUN, None)
+        if r.blocked_by is not None:
+            return self._blocked(r, r.blocked_by)
+        build = r.build
+        if build is None:
+            return self._not_built(r, r.drv)
         state = build.parser.derivation(r.drv)
-        refusal = build.refusal_for(r, self.nix_opts)
-        if refusal is not None:
+        if build.refusal is not None:
             refused = FailureInfo(
-                message=f"nix refused to build it: {refusal.line}; fix: {refusal.fix}",
-                drv_path=refusal.drv_path,
+                message=f"nix refused to build it: {build.refusal.line}; fix: {build.refusal.fix}",
+                drv_path=build.refusal.drv_path,
             )
             # Not a failure of the check: this machine cannot build it (exit 3 unless
             # another check failed), as with a KVM check on a machine without KVM.
             return self._make(r, Status.NOT_RUN, state, failure=refused)
-        status = self._status(r.drv, build, state, ending)
+        status = self._status(r.drv, build, state)
         if status is Status.PASSED:
-            outputs = build.outputs.get(r.drv) or self._valid_outputs(r.drv)
-            if state is None and r.check.tier == "full":  # built before: see its stored log
-                state = self._stored_state(r.drv)
-            return self._make(
-                r, status, state, artifacts=outputs, findings=details.output_findings(outputs)
-            )
+            return self._passed(r, r.drv, state, build.outputs.get(r.drv))
         failure = None
         if status is Status.FAILED:
             failure = self._failure(r.drv, build, state)
-        elif ending is not None:  # its own log only: other checks' failures are theirs
+        elif build.ending is not None:  # its own log only: other checks' failures are theirs
             tail = build.parser.log_tail(r.drv)
-            failure = FailureInfo(message=_ENDINGS[ending], drv_path=r.drv, log_tail=tail)
+            failure = FailureInfo(message=_ENDINGS[build.ending], drv_path=r.drv, log_tail=tail)
         return self._make(r, status, state, failure=failure)
 
-    def _status(
-        self, drv: str, build: BuildRun, state: DerivationState | None, ending: Status | None
-    ) -> Status:
+    def _passed(
+        self, r: CheckRun, drv: str, state: DerivationState | None, outputs: list[str] | None
+    ) -> CheckResult:
+        outputs = outputs or self._valid_outputs(drv)
+        if state is None and r.check.tier == "full":  # built before: see its stored log
+            state = self._stored_state(drv)
+        findings = details.output_findings(outputs)
+        return self._make(r, Status.PASSED, state, artifacts=outputs, findings=findings)
+
+    def _not_built(self, r: CheckRun, drv: str) -> CheckResult:
+        """Cached (its outputs were there before), or the run ended before its turn."""
+        if r.cached and self._valid_outputs(drv):
+            return self._passed(r, drv, None, None)
+        if self.ending is None:
+            return self._make(r, Status.NOT_RUN, None)
+        failure = FailureInfo(message=_NOT_STARTED[self.ending], drv_path=drv)
+        return self._make(r, self.ending, None, failure=failure)
+
+    def _blocked(self, r: CheckRun, dep: CheckRun) -> CheckResult:
+        """A check not built because a selected check it depends on did not pass."""
+        said = self.result(dep)
+        status = Status.FAILED if said.status is Status.EVAL_ERROR else said.status
+        why = said.failure.message if said.failure else said.status.value
+        failure = FailureInfo(
+            message=f"dependency failed: {dep.check.name}: {why}",
+            drv_path=said.failure.drv_path if said.failure else dep.drv,
+            exit_code=said.failure.exit_code if said.failure else None,
+            log_tail=said.failure.log_tail if said.failure else [],
+        )
+        return self._make(r, status, None, failure=failure)
+
+    def _status(self, drv: str, build: BuildRun, state: DerivationState | None) -> Status:
         if state is not None and state.failure is not None:
             return Status.FAILED
         if details.driver_timed_out(state):
             return Status.TIMED_OUT
         if drv in build.outputs:
             return Status.PASSED
-        # Nix 2.8 prints only the first failure of a --keep-going build and no JSON
-        # when any failed: ask the store which derivations have their outputs now.
+        # Nix 2.8 prints no JSON when a --keep-going build failed: ask the store.
         if not self._valid_outputs(drv):
-            return ending or Status.FAILED
+            return build.ending or Status.FAILED
         build.outputs[drv] = self._valid_outputs(drv)
         return Status.PASSED
 
@@ -180,9 +214,18 @@ class Decider:
             if failure is None:
                 text = details.output_text(artifacts)
                 return details.suite_text_subtests(check, text) if text else []
-            if self.build is not None:
-                return details.suite_subtests(check.subtests, self.build.parser, status)
+            return self._suite_subtests(check.subtests, status)
         return details.rule_subtests(check, status, findings, artifacts)
+
+    def _suite_subtests(self, names: list[str], status: Status) -> list[SubtestResult]:
+        """A failed suite's subtests as its checks' driver logs said them in any build of
+        this run (a booted check selected with its suite logs in its own build)."""
+        said: dict[str, SubtestResult] = {}
+        for build in self.builds:
+            for sub in details.suite_subtests(names, build.parser, status):
+                if sub.status is not Status.NOT_RUN:
+                    said.setdefault(sub.name, sub)
+        return [said.get(name) or SubtestResult(name=name, status=Status.NOT_RUN) for name in names]
 
     def _make(
         self,
@@ -216,22 +259,15 @@ class Decider:
     def _times(
         self, r: CheckRun, status: Status, state: DerivationState | None
     ) -> tuple[PhaseTimes, float | None]:
-        """The check's phases, and its wall time: evaluation plus its part of the build."""
-        build = self.build
-        if build is None or r.drv is None or (r.cached and status is Status.PASSED):
+        """The check's phases, and its wall time: evaluation plus its own build."""
+        build = r.build
+        if build is None or (r.cached and status is Status.PASSED):
             return PhaseTimes(evaluate=r.evaluate), r.evaluate  # cached: no boot, no script
-        built_now = build.parser.derivation(r.drv) is not None
-        started = build.started if built_now or status is not Status.PASSED else None
-        if started is not None and r.plan is not None:  # its own first build, not the batch's
-            starts = [s.started_at for d in r.plan.to_build if (s := build.parser.derivation(d))]
-            started = min((t for t in starts if t is not None), default=started)
         # Boot and script phases are a check's own: a suite that only depends on booted
         # checks has none (they ran side by side in their own derivations).
-        phases = details.phase_times(state, r.evaluate, started, build.ended)
-        if started is None:
-            return phases, r.evaluate
-        until = (state.stopped_at if state else None) or build.ended or started
-        return phases, (r.evaluate or 0.0) + max(0.0, until - started)
+        phases = details.phase_times(state, r.evaluate, build.started, build.ended)
+        until = (state.stopped_at if state else None) or build.ended or build.started
+        return phases, (r.evaluate or 0.0) + max(0.0, until - build.started)
 
 
 def _with_issues_message(failure: FailureInfo, findings: list[Finding]) -> FailureInfo:
@@ -249,4 +285,8 @@ def _with_issues_message(failure: FailureInfo, findings: list[Finding]) -> Failu
 _ENDINGS = {
     Status.TIMED_OUT: "timed out before the check finished",
     Status.INTERRUPTED: "interrupted before the check finished",
+}
+_NOT_STARTED = {
+    Status.TIMED_OUT: "timed out before the check's build started",
+    Status.INTERRUPTED: "interrupted before the check's build started",
 }

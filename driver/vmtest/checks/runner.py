@@ -1,26 +1,28 @@
-"""Runs a selection: evaluate, build, feed the log parser; `checks.decide` makes the results.
+"""Runs a selection: evaluate once, build each check on its own; `checks.decide` decides.
 
-A run evaluates each selected check on its own (`nix path-info --derivation`: an exact
-"evaluate" phase, and an evaluation error belongs to its check only), then
-builds every derivation that evaluated in ONE `nix build --keep-going` whose
-internal-json log streams into the log parser. Whatever happens (failure,
-timeout, Ctrl-C) a `RunReport` comes back with what is known so far; the
-caller writes it. The whole run shares one deadline.
+A run evaluates every selected check in ONE `nix eval` (the .drv path of each; a check
+whose evaluation fails is then evaluated alone, so its error and position are its own),
+asks which are built already, then builds each of the others in a `nix build` of its
+own (`checks.builds`: side by side, as nix-fast-build does), whose internal-json log
+streams into that check's log parser: each check's status, times and progress are its
+own and live. Whatever happens (failure, timeout, Ctrl-C) a `RunReport` comes back with
+what is known so far; the caller writes it. The whole run shares one deadline.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from vmtest import __version__
-from vmtest.checks import details
+from vmtest.checks import builds, details
 from vmtest.checks.decide import BuildRun, CheckRun, Decider
 from vmtest.checks.manifest import Check
 from vmtest.checks.progress import Display, LogStream
-from vmtest.nix import commands, dryrun, messages
+from vmtest.nix import commands, dryrun, messages, process
 from vmtest.nix.argv import NixOptions, NixVersion
 from vmtest.nix.logevents import (
     BuildFailed,
@@ -75,17 +77,20 @@ class Runner:
         display: Display,
         deadline: float | None,
         print_logs: bool = False,
+        jobs: int | None = None,
     ) -> None:
         self.cfg = cfg
         self.display = display
         self.deadline = deadline
-        self.build: BuildRun | None = None
+        self.jobs = jobs or builds.default_jobs()
         self.logs = LogStream() if print_logs else None
-        self._owners: dict[str, list[CheckRun]] = {}
+        #: Builds report from worker threads: one at a time on the display.
+        self._lock = threading.Lock()
+        self._scheduler = builds.Scheduler(self._build_one, self.jobs, deadline)
         #: Derivations built in this run: True with valid outputs, False when they failed.
         self._verdicts: dict[str, bool] = {}
         #: Builds that stopped with no outputs (yet) and no failure said (see _settle).
-        self._stopped: dict[str, BuildStopped] = {}
+        self._stopped: dict[str, tuple[BuildRun, CheckRun, BuildStopped]] = {}
 
     def remaining(self) -> float | None:
         if self.deadline is None:
@@ -98,7 +103,7 @@ class Runner:
         ending: Status | None = None
         try:
             self._evaluate_and_plan(runs)
-            self._build([r for r in runs if r.drv is not None])
+            ending = self._build([r for r in runs if r.drv is not None and not r.cached])
         except TimedOut:
             ending = Status.TIMED_OUT
         except KeyboardInterrupt:
@@ -107,10 +112,8 @@ class Runner:
             self.display.close()
             if self.logs is not None:
                 self.logs.close()
-            if self.build is not None and self.build.ended is None:
-                self.build.ended = time.monotonic()
-        decider = Decider(self.build, self.cfg.nix_opts)
-        results = [decider.result(r, ending) for r in runs]
+        decider = Decider(runs, self.cfg.nix_opts, ending)
+        results = [decider.result(r) for r in runs]
         return make_report(self.cfg.flake, self.cfg.system, started_at, t0, results, ending)
 
     def plan(self, checks: list[Check]) -> list[CheckRun]:
@@ -126,21 +129,39 @@ class Runner:
 
     def _evaluate_and_plan(self, runs: list[CheckRun]) -> None:
         """Evaluate every check, then say which are built already (cache awareness)."""
+        self._evaluate_all(runs)
         for r in runs:
-            self._evaluate(r)
+            if r.drv is None:
+                self._evaluate(r)
         drvs = [r.drv for r in runs if r.drv is not None]
         if not drvs:
             return
         plans = dryrun.plans(drvs, self.cfg.nix_opts, self.remaining())
         for r in runs:
             r.plan = plans.get(r.drv or "")
-            for drv in r.plan.to_build if r.plan else (r.drv or "",):
-                self._owners.setdefault(drv, []).append(r)
-        built = [r.check.name for r in runs if r.plan is not None and r.plan.built]
+        built = [r.check.name for r in runs if r.cached]
         if built:
             self.display.phase(f"already built (cached): {', '.join(built)}")
 
+    def _evaluate_all(self, runs: list[CheckRun]) -> None:
+        """The .drv paths of all checks from one evaluation (the flake and its nixpkgs
+        evaluated once); each check's `evaluate` time is that evaluation's."""
+        root = f"checks.{self.cfg.system}"
+        together = [r for r in runs if r.attr == f"{root}.{r.check.name}"]
+        if len(together) < 2:
+            return
+        self.display.phase(f"evaluating {len(together)} checks")
+        names = [r.check.name for r in together]
+        paths, done = commands.drv_paths(
+            self.cfg.flake, root, names, self.cfg.nix_opts, self.remaining()
+        )
+        for r, drv in zip(together, paths or [], strict=False):
+            # A remote --store holds the .drv where this machine cannot look.
+            if drv is not None and (self.cfg.nix_opts.store is not None or Path(drv).exists()):
+                r.drv, r.evaluate = drv, done.seconds
+
     def _evaluate(self, r: CheckRun) -> None:
+        """Evaluate one check alone: its error and position are its own."""
         self.display.phase(f"evaluating {r.attr}")
         parser = LogParser()
         done = self._instantiate(r.attr, parser, self.cfg.nix_opts)
@@ -166,103 +187,103 @@ class Runner:
 
     # -- build
 
-    def _build(self, runs: list[CheckRun]) -> None:
-        """Build the checks that are not built yet; cached ones need no `nix build` (the
-        decider reads their outputs from the store)."""
+    def _build(self, runs: list[CheckRun]) -> Status | None:
+        """Build each check that is not built yet in its own `nix build`; cached ones need
+        none (the decider reads their outputs from the store). Returns TIMED_OUT when the
+        deadline passed before some build could start."""
         if not runs:
-            return
-        build = self.build = BuildRun(LogParser(), time.monotonic())
-        drvs = list(dict.fromkeys(r.drv for r in runs if r.drv and not r.cached))
-        if not drvs:
-            build.ended = build.started
-            return
-        self.display.phase(f"building {len(drvs)} check{'s' if len(drvs) > 1 else ''}")
+            return None
+        n = len(runs)
+        self.display.phase(f"building {n} check{'s' if n > 1 else ''}")
+        self._scheduler = builds.Scheduler(self._build_one, self.jobs, self.deadline)
+        return Status.TIMED_OUT if self._scheduler.run(runs) else None
+
+    def _build_one(self, r: CheckRun) -> None:
+        """One check's `nix build` (in a worker thread), its events shown as they come."""
+        assert r.drv is not None
+        build = r.build = BuildRun(LogParser(), time.monotonic())
 
         def on_line(line: str) -> None:
-            for event in build.parser.feed(line):
-                self._on_event(event, build)
+            with self._lock:
+                for event in build.parser.feed(line):
+                    self._on_event(event, r, build)
 
-        # Nix stops the whole build when it refuses one derivation for missing system
-        # features: build the others again without the checks that need it.
-        while drvs:
+        try:
             build.done = commands.build(
-                drvs,
-                self.cfg.nix_version,
-                self.cfg.nix_opts,
-                on_line=on_line,
-                timeout=self.remaining(),
+                [r.drv], self.cfg.nix_version, self.cfg.nix_opts, on_line, self.remaining()
             )
-            for event in build.parser.close():
-                self._on_event(event, build)
+        except TimedOut:
+            build.ending = Status.TIMED_OUT
+        except process.Stopped:
+            build.ending = Status.INTERRUPTED
+        finally:
+            build.ended = time.monotonic()
+            with self._lock:
+                for event in build.parser.close():
+                    self._on_event(event, r, build)
+        self._after_build(r, build, build.done)
+
+    def _after_build(self, r: CheckRun, build: BuildRun, done: Completed | None) -> None:
+        """What Nix said at the end: outputs, a refusal; unsaid verdicts settled."""
+        if done is not None and done.returncode != 0 and self._scheduler.stopping:
+            build.ending = Status.INTERRUPTED  # stopped by vmtest (Ctrl-C), not failed
+        if done is not None:
+            build.outputs.update(commands.parse_build_json(done.stdout))
+            build.refusal = next(
+                (
+                    refusal
+                    for m in commands.error_messages(done.stderr_tail)
+                    if (refusal := messages.feature_refusal(m)) is not None
+                ),
+                None,
+            )
+        with self._lock:
+            if build.refusal is not None:
+                self.display.phase(f"nix refused to build: {build.refusal.line}")
             self._settle(build)
-            build.outputs.update(commands.parse_build_json(build.done.stdout))
-            refused = [
-                r
-                for m in commands.error_messages(build.done.stderr_tail)
-                if (r := messages.feature_refusal(m)) and r.drv_path not in build.refusals
-            ]
-            if build.done.returncode == 0 or not refused:
-                break
-            for refusal in refused:
-                build.refusals[refusal.drv_path] = refusal
-                self.display.phase(f"nix refused to build: {refusal.line}")
-            drvs = [r.drv for r in runs if r.drv in drvs and self._build_again(r, build)]
-        build.ended = time.monotonic()
 
-    def _build_again(self, r: CheckRun, build: BuildRun) -> bool:
-        """After Nix stopped at a refusal: build `r` again unless it needs what Nix refused
-        or its own build already ended (a failed build is not worth a second run)."""
-        state = build.parser.derivation(r.drv) if r.drv else None
-        if r.drv in build.outputs or (state is not None and state.failure is not None):
-            return False
-        return build.refusal_for(r, self.cfg.nix_opts) is None
-
-    def _on_event(self, event: Event, build: BuildRun) -> None:
-        """Show one log event: with the counts of the checks it belongs to, and (-L) each
-        log line under the name of its check."""
+    def _on_event(self, event: Event, r: CheckRun, build: BuildRun) -> None:
+        """Show one log event of `r`'s build: with its own counts, and (-L) each log line
+        under its name."""
         if isinstance(event, LogLine):
             if self.logs is not None:
-                owners = self._owners.get(event.drv_path)
-                self.logs.line(owners[0].check.name if owners else "nix", event.line)
+                self.logs.line(r.check.name, event.line)
             return
         if isinstance(event, BuildFailed):
             self._verdicts[event.failure.drv_path] = False
             self._stopped.pop(event.failure.drv_path, None)
         elif isinstance(event, (BuildStarted, BuildStopped)):
             self._settle(build)
-        if isinstance(event, BuildStopped) and event.drv_path in self._owners:
+        if isinstance(event, BuildStopped):
             # Nix 2.8 stops a build's activity before it says the build failed, and says
             # nothing of a --keep-going build's later failures: only valid outputs say built.
             if event.drv_path in self._verdicts:  # its FAILED line came first
                 return
             if not self._has_outputs(event.drv_path):
-                self._stopped[event.drv_path] = event
+                self._stopped[event.drv_path] = (build, r, event)
                 return
             self._verdicts[event.drv_path] = True
-        self._show(event, build)
+        self._show(event, r, build)
 
     def _settle(self, build: BuildRun) -> None:
-        """Builds that stopped without outputs and that Nix said nothing more about: show
-        them as finished if their outputs are valid by now, else as failed."""
-        for drv, stopped in list(self._stopped.items()):
+        """Builds of `build` that stopped without outputs and that Nix said nothing more
+        about: show them as finished if their outputs are valid by now, else as failed."""
+        for drv, (owner, r, stopped) in list(self._stopped.items()):
+            if owner is not build:
+                continue
             del self._stopped[drv]
             self._verdicts[drv] = self._has_outputs(drv)
             unsaid = BuildFailed(BuildFailure(drv_path=drv, exit_code=None, message=""))
-            self._show(stopped if self._verdicts[drv] else unsaid, build)
+            self._show(stopped if self._verdicts[drv] else unsaid, r, build)
 
     def _has_outputs(self, drv: str) -> bool:
         return bool(commands.valid_outputs(drv, self.cfg.nix_opts))
 
-    def _show(self, event: Event, build: BuildRun) -> None:
+    def _show(self, event: Event, r: CheckRun, build: BuildRun) -> None:
         own = None
-        if isinstance(event, (BuildStopped, BuildFailed)):
-            drv = event.drv_path if isinstance(event, BuildStopped) else event.failure.drv_path
-            own = "; ".join(
-                f"{r.check.name}: {self._own_counts(r)}"
-                for r in self._owners.get(drv, [])
-                if r.plan is not None
-            )
-        self.display.event(event, build.parser.progress, own or None)
+        if isinstance(event, (BuildStopped, BuildFailed)) and r.plan is not None:
+            own = f"{r.check.name}: {self._own_counts(r)}"
+        self.display.event(event, build.parser.progress, own)
 
     def _own_counts(self, r: CheckRun) -> str:
         """`N of M derivations built, K failed` of the derivations `r` itself has to build

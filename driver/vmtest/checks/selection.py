@@ -43,18 +43,20 @@ def load(flake: str, system: str, opts: NixOptions, timeout: float | None = None
     """The flake's manifest (`MANIFEST_ATTRS`), validated, and checked against the flake;
     `timeout` (seconds) bounds each of the two evaluations."""
     # The two evaluations are independent: run them side by side (each is a nix start-up).
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    pool = ThreadPoolExecutor(max_workers=2)
+    try:
         names = pool.submit(commands.check_names, flake, system, opts, timeout)
-        try:
-            attr, text = _manifest_json(flake, opts, timeout)
-            manifest = parse_manifest(text, source=f"{flake}#{attr}")
-            if not manifest.for_system(system):
-                return Loaded(manifest, system)
-            defined = names.result()
-        except BaseException:
-            names.cancel()
-            process.stop_all()
-            raise
+        attr, text = _manifest_json(flake, opts, timeout)
+        manifest = parse_manifest(text, source=f"{flake}#{attr}")
+        defined = names.result() if manifest.for_system(system) else None
+    except BaseException:
+        # Stop the other evaluation, also when its thread is only about to start it.
+        with process.stopping():
+            pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    if defined is None:
+        return Loaded(manifest, system)
     check_defined(manifest, system, defined)
     return Loaded(manifest, system, tuple(defined))
 

@@ -144,6 +144,25 @@ def drv_path_argv(flake: str, attr: str, opts: NixOptions) -> list[str]:
     ]
 
 
+def drv_paths_argv(flake: str, root: str, names: Sequence[str], opts: NixOptions) -> list[str]:
+    """One evaluation for several checks: the .drv path of each attribute `names` under
+    `root`, as a JSON list in their order (like nix-eval-jobs, one evaluator shares the
+    flake and its nixpkgs). A check whose evaluation throws is `null` there, so it does
+    not hide the others' paths; an error `tryEval` cannot catch fails the whole call."""
+    listed = " ".join(nix_string(name) for name in names)
+    apply = (
+        "checks: map (name: let r = builtins.tryEval checks.${name}.drvPath; "
+        f"in if r.success then r.value else null) [ {listed} ]"
+    )
+    return eval_json_argv(flake, root, opts, apply)
+
+
+def nix_string(text: str) -> str:
+    """`text` as a Nix string literal."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("${", "\\${")
+    return f'"{escaped}"'
+
+
 def drv_installable(drv_path: str, version: NixVersion) -> str:
     return f"{drv_path}^*" if version.has_drv_output_selector else drv_path
 

@@ -22,6 +22,7 @@ from vmtest.nix.argv import (
     NixVersion,
     build_argv,
     drv_path_argv,
+    drv_paths_argv,
     eval_json_argv,
     flakes_probe_argv,
     info_argv,
@@ -131,6 +132,30 @@ def instantiate(
     )
     _raise_if_evaluation_error(done)
     return done
+
+
+def drv_paths(
+    flake: str, root: str, names: Sequence[str], opts: NixOptions, timeout: float | None
+) -> tuple[list[str | None] | None, process.Completed]:
+    """The .drv path of each check `names` under `root` from ONE evaluation (None for a
+    check whose evaluation threw), or None when the evaluation as a whole failed (the
+    caller evaluates each check alone to tell whose error it is). What is not about the
+    checks themselves (environment, input overrides, fetching) raises as for `instantiate`."""
+    done = process.run(
+        drv_paths_argv(flake, root, names, opts),
+        timeout=timeout,
+        grace=process.EVAL_GRACE_SECONDS,
+    )
+    _raise_if_evaluation_error(done)
+    if done.returncode != 0:
+        return None, done
+    try:
+        paths = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        return None, done
+    if not isinstance(paths, list) or len(paths) != len(names):
+        return None, done
+    return [p if isinstance(p, str) and p.endswith(".drv") else None for p in paths], done
 
 
 def build(

@@ -63,6 +63,7 @@ def plans(drvs: Sequence[str], opts: NixOptions, timeout: float | None) -> dict[
         try:
             found = list(pool.map(lambda d: plan(d, opts, timeout), unique))
         except BaseException:  # Ctrl-C or a timeout: stop the other threads' children too
-            process.stop_all()
+            with process.stopping():
+                pool.shutdown(wait=True, cancel_futures=True)
             raise
     return {d: p for d, p in zip(unique, found, strict=True) if p is not None}

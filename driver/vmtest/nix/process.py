@@ -1,45 +1,61 @@
-"""The one place where vmtest starts processes.
+"""The one place where vmtest runs processes (with `vmtest.nix.children`, which starts them).
 
 Every child gets an argv list (never a shell), its own session (so its own
 process group), stdin from /dev/null, and a deadline. stderr is streamed line
 by line to a callback and only a bounded tail is kept, so memory stays flat
-however long the log. On timeout or Ctrl-C the whole group is stopped: SIGTERM
-first, so nix can stop its builders (it runs each builder in a session of its
-own and kills it on SIGTERM, but cannot on SIGKILL), then SIGKILL after a grace
-period.
+however long the log. On timeout or Ctrl-C the whole group is stopped
+(`vmtest.nix.children` keeps the children and stops them: SIGTERM, then SIGKILL).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import selectors
 import shlex
-import signal
 import subprocess
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from vmtest.errors import EnvironmentNotReady, ExitCode, VmtestError
+from vmtest.errors import ExitCode, VmtestError
+from vmtest.nix.children import (
+    KILL_GRACE_SECONDS,
+    Stopped,
+    close_pipes,
+    forget,
+    live_count,
+    start,
+    stop_all,
+    stop_group,
+    stopping,
+)
+
+__all__ = [
+    "EVAL_GRACE_SECONDS",
+    "KILL_GRACE_SECONDS",
+    "STDERR_TAIL_LINES",
+    "Completed",
+    "LineHandler",
+    "Stopped",
+    "TimedOut",
+    "live_count",
+    "run",
+    "stop_all",
+    "stop_group",
+    "stopping",
+]
 
 log = logging.getLogger(__name__)
 
 LineHandler = Callable[[str], object]
 
-#: Seconds between SIGTERM and SIGKILL of a child's process group.
-KILL_GRACE_SECONDS = 5.0
 #: Evaluation only: Nix 2.8 does not notice SIGTERM in the middle of a long evaluation
 #: (seen here: a 5 s grace always ran out), and there is nothing to clean up.
 EVAL_GRACE_SECONDS = 0.5
 #: Lines of stderr kept in memory for error messages.
 STDERR_TAIL_LINES = 200
-
-_live: set[subprocess.Popen[bytes]] = set()
-_live_lock = threading.Lock()
 
 
 class TimedOut(VmtestError):
@@ -95,7 +111,6 @@ def run(
     """
     log.debug("+ %s", shlex.join(argv))
     started = time.monotonic()
-    proc = _start(argv, env)
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
 
     def handle(line: str) -> None:
@@ -104,40 +119,22 @@ def run(
             on_stderr_line(line)
 
     deadline = None if timeout is None else started + timeout
+    proc = start(argv, env, grace)  # nothing between here and `try` may run a signal handler
     try:
         stdout, finished = _pump(proc, handle, on_stdout_line, deadline)
         if not finished:
             raise TimedOut(argv, timeout or 0.0, tail)
     except BaseException:
         stop_group(proc, grace)
-        _close_pipes(proc)
+        close_pipes(proc)
         raise
     finally:
-        with _live_lock:
-            _live.discard(proc)
+        forget(proc)
     returncode = proc.wait()
-    _close_pipes(proc)
+    close_pipes(proc)
     seconds = time.monotonic() - started
     log.debug("exit %d after %.3f s: %s", returncode, seconds, argv[0])
     return Completed(list(argv), returncode, stdout, list(tail), seconds)
-
-
-def _start(argv: Sequence[str], env: Mapping[str, str] | None) -> subprocess.Popen[bytes]:
-    """Start `argv` in a session of its own, known to `stop_all`."""
-    try:
-        proc = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            env=dict(env) if env is not None else None,
-        )
-    except FileNotFoundError as exc:
-        raise EnvironmentNotReady(_not_found(argv[0]), hint=_install_hint(argv[0])) from exc
-    with _live_lock:
-        _live.add(proc)
-    return proc
 
 
 class _Lines:
@@ -195,61 +192,3 @@ def _pump(
     if out is not None:
         out.close()
     return b"".join(out_chunks).decode(errors="replace"), True
-
-
-def live_count() -> int:
-    """How many children are running right now (all threads)."""
-    with _live_lock:
-        return len(_live)
-
-
-def stop_all() -> None:
-    """Stop every child still running (children of worker threads, after Ctrl-C).
-
-    Signals only: each owning thread then reads EOF and finishes on its own."""
-    with _live_lock:
-        running = list(_live)
-    for proc in running:
-        stop_group(proc)
-
-
-def stop_group(proc: subprocess.Popen[bytes], grace: float = KILL_GRACE_SECONDS) -> None:
-    """SIGTERM the child's process group, then SIGKILL it if still alive after `grace`."""
-    if proc.poll() is None:
-        _signal_group(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            log.debug("process group %d ignored SIGTERM; sending SIGKILL", proc.pid)
-    # Whatever is left of the group (the leader may be gone, members not).
-    _signal_group(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=grace)
-
-
-def _close_pipes(proc: subprocess.Popen[bytes]) -> None:
-    # Only the thread that reads the pipes may close them: closing a descriptor that
-    # another thread is polling would leave that thread waiting for an EOF that never comes.
-    for pipe in (proc.stdout, proc.stderr):
-        if pipe is not None:
-            pipe.close()
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
-def _not_found(program: str) -> str:
-    if program.startswith("nix"):
-        return f"nix is not installed or not on PATH ({program} not found)"
-    return f"{program} not found on PATH"
-
-
-def _install_hint(program: str) -> str:
-    if program.startswith("nix"):
-        return (
-            "install Nix (https://nixos.org/download, or `apt-get install nix-bin`) "
-            "and make sure it is on PATH"
-        )
-    return f"install {program} and make sure it is on PATH"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -127,14 +126,13 @@ def _slow_manifest_flake(tmp_path: Path) -> Path:
 def test_timeout_bounds_the_evaluation_too(tmp_path: Path, nix_env: dict[str, str]) -> None:
     slow = _slow_manifest_flake(tmp_path)
     report = tmp_path / "r.json"
-    started = time.monotonic()
     res = run_vmtest(
-        ["quick", "--timeout", "1", "--flake", ref(slow), "--report", str(report)], nix_env
+        ["quick", "--timeout", "3", "--flake", ref(slow), "--report", str(report)], nix_env
     )
-    took = time.monotonic() - started
+    # The manifest's evaluation was cut at the deadline (it would have given exit 0):
+    # no wall-clock bound here, a loaded machine only makes it slower.
     assert res.returncode == 4, res.output
-    assert took < 4, f"--timeout 1 returned after {took:.1f} s"
-    assert "error: timed out after" in res.stderr
+    assert "error: timed out after" in res.stderr and "vmtestManifest" in res.stderr
     [check] = load_json(report)["checks"]
     assert check["name"] == "unit-vm-analysis" and check["status"] == "timed-out"
 

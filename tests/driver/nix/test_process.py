@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from vmtest.errors import EnvironmentNotReady
-from vmtest.nix.process import STDERR_TAIL_LINES, TimedOut, live_count, run, stop_all
+from vmtest.nix.process import (
+    STDERR_TAIL_LINES,
+    Stopped,
+    TimedOut,
+    live_count,
+    run,
+    stop_all,
+    stopping,
+)
 
 
 def alive(pid: int) -> bool:
@@ -76,6 +87,18 @@ def test_sigterm_first_lets_the_child_clean_up(tmp_path: Path) -> None:
     assert flag.read_text().strip() == "yes"
 
 
+@pytest.fixture
+def sigint_raises() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt in this process, as `vmtest` makes it do, also when
+    pytest started with SIGINT ignored (a background job: `pytest &`)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("sigint_raises")
 def test_interrupt_stops_the_child(tmp_path: Path) -> None:
     pidfile = tmp_path / "pid"
     main = threading.get_ident()
@@ -127,3 +150,84 @@ def test_stdout_can_be_streamed_instead_of_kept() -> None:
     assert done.returncode == 0
     assert lines == ["a", "b", "c"]
     assert done.stdout == ""
+
+
+def test_no_child_starts_while_stopping(tmp_path: Path) -> None:
+    """A worker thread that reaches its `run` after Ctrl-C (the stop list is taken) starts
+    nothing: the block that waits for the workers outlives no child."""
+    pidfile, go = tmp_path / "pid", threading.Event()
+    refused: list[Stopped] = []
+
+    def worker() -> None:
+        go.wait(10)
+        try:
+            run(["sh", "-c", f"echo $$ > {pidfile}; exec sleep 300"], timeout=120)
+        except Stopped as exc:
+            refused.append(exc)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    with stopping():
+        go.set()
+        thread.join(timeout=15)
+    assert not thread.is_alive()
+    assert len(refused) == 1 and "sleep 300" in str(refused[0])
+    assert not pidfile.exists() and live_count() == 0
+    assert run(["true"]).returncode == 0  # after the block children start again
+
+
+def test_a_child_starting_while_the_stop_list_is_taken_is_stopped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The stop list is taken between Popen and the child's registration: the child is
+    stopped by the thread that started it, not left running."""
+    real_popen = subprocess.Popen
+    started: list[subprocess.Popen[bytes]] = []
+    inside, release = threading.Event(), threading.Event()
+
+    def stopper() -> None:
+        with stopping():
+            inside.set()
+            release.wait(10)
+
+    stopper_thread = threading.Thread(target=stopper)
+
+    def popen_then_stop(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        proc: subprocess.Popen[bytes] = real_popen(*args, **kwargs)
+        started.append(proc)
+        stopper_thread.start()
+        inside.wait(10)
+        return proc
+
+    monkeypatch.setattr(subprocess, "Popen", popen_then_stop)
+    try:
+        with pytest.raises(Stopped):
+            run(["sh", "-c", "exec sleep 300"], timeout=120)
+    finally:
+        release.set()
+        stopper_thread.join(timeout=15)
+    [proc] = started
+    assert proc.poll() is not None
+    assert live_count() == 0
+
+
+@pytest.mark.usefixtures("sigint_raises")
+def test_ctrl_c_while_a_child_starts_stops_that_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C that lands inside Popen (after the fork, before vmtest knows the child) is
+    held back until the child is known, then stops it: no child left in its own session."""
+    real_popen = subprocess.Popen
+    started: list[subprocess.Popen[bytes]] = []
+
+    def popen_then_ctrl_c(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        proc: subprocess.Popen[bytes] = real_popen(*args, **kwargs)
+        started.append(proc)
+        signal.raise_signal(signal.SIGINT)  # its handler runs here, inside "Popen"
+        return proc
+
+    monkeypatch.setattr(subprocess, "Popen", popen_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        run(["sh", "-c", "exec sleep 300"], timeout=120)
+    [proc] = started
+    assert proc.poll() is not None
+    assert live_count() == 0
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
