@@ -282,7 +282,12 @@ class SubtestRecorder:
             # The running subtest; or the last one, if releasing the machines made it
             # fail first (e.g. "Shell disconnected" while waiting for the root shell).
             last = self._subtests[-1]
-            cause = f" ({last['error']})" if last["status"] == "failed" else ""
+            cause = ""
+            if last["status"] == "failed":
+                # The error's first line in parentheses; the lines after it (a failed
+                # command's output, serial lines) follow as they were.
+                first, _, rest = str(last["error"]).partition("\n")
+                cause = f" ({first})" + (f"\n{rest}" if rest else "")
             last["status"] = "failed"
             last["error"] = self._timeout_error() + cause
             if last["durationSeconds"] is None:
