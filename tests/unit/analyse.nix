@@ -5,8 +5,9 @@
 # nixos/modules/system/activation/top-level.nix) and reads nothing else, and
 # neither does ./extract.nix: only the rules on evaluation itself (assertions,
 # warnings, instantiation) run. The other rules would judge a configuration
-# NixOS refuses, with values its assertions rule out (a listenAddresses entry
-# without addr). Fixture data with no failed assertion is judged by every rule.
+# NixOS refuses, with values its assertions rule out (no file system on "/":
+# the initrd's assertion says so, the root-filesystem rule does not repeat it).
+# Fixture data with no failed assertion is judged by every rule.
 # Builtins only.
 data:
 let

@@ -14,7 +14,7 @@
 #     else, not even its warnings: neither does this file. The data is then
 #     the failed assertions alone, and ./analyse.nix runs only the rules on
 #     evaluation itself (the other rules would judge a configuration NixOS
-#     refuses, e.g. a listenAddresses entry without addr).
+#     refuses, with values its assertions rule out).
 #  2. Otherwise every warning, as top-level.nix shows them (lib.showWarnings,
 #     before the system is built).
 #  3. `system.build.toplevel.drvPath` (instantiation, not a build) inside
@@ -124,7 +124,8 @@ let
   escalationTool =
     tool:
     let
-      cfg = config.security.${tool};
+      # sudo-rs arrived in nixos-23.11; a tool the tree lacks is off.
+      cfg = config.security.${tool} or { };
     in
     if !(cfg.enable or false) then
       { enable = false; }
