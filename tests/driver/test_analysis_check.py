@@ -26,7 +26,7 @@ error: VM configuration has issues:
   - Missing required package: openssh
       rule: openssh-package
       option: programs.ssh.package
-      fix: keep programs.ssh.package an OpenSSH (programs.ssh installs it through environment.corePackages) and do not force environment.corePackages empty
+      fix: keep programs.ssh.package an OpenSSH (NixOS installs it in every system: environment.corePackages in newer NixOS, system-path.nix's required packages in 24.11) and do not force that list empty
   - sshd permits root login (PermitRootLogin = yes)
       rule: sshd-root-login
       option: services.openssh.settings.PermitRootLogin

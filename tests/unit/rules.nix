@@ -279,10 +279,12 @@ let
       # environment.systemPackages = corePackages ++ defaultPackages. So this
       # fires only when corePackages is forced empty or programs.ssh.package is
       # not an OpenSSH (pnames "openssh", "openssh-with-hpn", "openssh-with-gssapi").
+      # nixos-24.11 has no corePackages: system-path.nix lists programs.ssh.package
+      # among its requiredPackages, with the same effect (read in the 24.11 tree).
       failing = d: !(builtins.any (l.hasPrefix "openssh") (get [ "environment" "systemPackages" ] [ ] d));
       option = "programs.ssh.package";
       message = "Missing required package: openssh";
-      fix = "keep programs.ssh.package an OpenSSH (programs.ssh installs it through environment.corePackages) and do not force environment.corePackages empty";
+      fix = "keep programs.ssh.package an OpenSSH (NixOS installs it in every system: environment.corePackages in newer NixOS, system-path.nix's required packages in 24.11) and do not force that list empty";
     })
     rec {
       id = "sshd-root-login";
