@@ -47,8 +47,9 @@ in
         description = ''
           Initial password of the test user, for the VM console and sudo.
           sshd never accepts it (password authentication is off). Set to null
-          for a key-only user; such a user can use sudo only with
-          security.sudo.wheelNeedsPassword = false (the quick tier says so).
+          for a key-only user; such a user can use sudo only without a
+          password: security.sudo.wheelNeedsPassword = false, or a NOPASSWD
+          rule in security.sudo.extraRules (the quick tier says so).
         '';
       };
     };
