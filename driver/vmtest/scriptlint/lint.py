@@ -23,6 +23,7 @@ from vmtest.errors import BadInput, EnvironmentNotReady
 from vmtest.scriptlint.compose import check_script, load_suite, with_driver_model
 from vmtest.scriptlint.rules import LintProblem, check_rules, subtest_names
 from vmtest.scriptlint.tools import TOOLS, composed_files, located
+from vmtest.text import os_reason
 
 # Also importable from here: the composer and the rules' names the e2e tests use.
 __all__ = [
@@ -61,7 +62,11 @@ def lint_scripts(project_root: Path) -> list[LintProblem]:
             for tool, runner in TOOLS.items():
                 problems += located(tool, runner(workdir, names), composed)
     except OSError as exc:
-        raise BadInput(f"cannot read a VM test script or the driver model: {exc}") from exc
+        where = f"{exc.filename}: " if exc.filename else ""
+        reason = os_reason(exc)
+        raise BadInput(
+            f"cannot read a VM test script or the driver model: {where}{reason}"
+        ) from exc
     return _unique(problems)
 
 
